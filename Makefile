@@ -1,0 +1,78 @@
+# One vocabulary for the whole project. `make help` lists the targets.
+#
+# Everything runs with the project's virtualenv ($(VENV)); its bin/ directory is put first on
+# PATH for every recipe (as `activate` would), because nbgrader and JupyterHub start helper
+# commands such as `alembic` and `jupyterhub-singleuser` by name.
+
+PYTHON ?= python3
+VENV = .venv
+VPY = $(VENV)/bin/python
+PIP = $(VPY) -m pip --disable-pip-version-check
+STAMP = $(VENV)/.installed
+DATA = data/classroom
+PYTEST = $(VPY) -m pytest -p no:cacheprovider
+PYTEST_ARGS ?=
+
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help install data demo test test-fast lint bench report clean distclean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
+
+install: $(STAMP) ## Create .venv if missing and install the pinned requirements
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Re-runs only when a requirements file, the lock or pyproject.toml changes.
+$(STAMP): requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml | $(VPY)
+	$(PIP) install --quiet -r requirements.txt -c constraints.txt
+	$(PIP) install --quiet --no-deps -r requirements-nodeps.txt
+	$(PIP) install --quiet --no-deps -e .
+	touch $@
+
+data: install ## Generate the classroom dataset into data/classroom (seed 42)
+	$(VPY) -m synthetic_data generate --out $(DATA) --seed 42
+
+# Each step of the demo is a prerequisite; the recipe says where to go next.
+demo: install data ## Set everything up and show where the platform is
+	@echo
+	@echo "The classroom dataset is in $(DATA)/."
+	@echo "Load a table in Python with:"
+	@echo
+	@echo '    from synthetic_data import load'
+	@echo '    cases = load("cafcass_cases", "$(DATA)")'
+	@echo
+	@echo "Start Python from this folder with $(VPY)."
+
+test: install ## Run every test, slow and integration ones included
+	$(PYTEST) $(PYTEST_ARGS) tests
+
+test-fast: install ## Run the tests not marked slow or integration
+	$(PYTEST) -m "not slow and not integration" $(PYTEST_ARGS) tests
+
+lint: install ## Check the code with ruff
+	$(VPY) -m ruff check .
+
+bench: install ## Run every benchmarks/*.py script in turn
+	@set -e; for script in benchmarks/*.py; do \
+		[ -e "$$script" ] || { echo "No benchmarks found."; break; }; \
+		echo "== $$script"; \
+		$(VPY) "$$script"; \
+	done
+
+report: install ## Write the realism report for data/classroom (generating it if missing)
+	@[ -f $(DATA)/manifest.json ] || $(MAKE) --no-print-directory data
+	$(VPY) -m synthetic_data report --data $(DATA) --out $(DATA)/realism_report
+
+clean: ## Remove generated data and build outputs (keeps .venv)
+	rm -rf data build dist book/_build test-artifacts *.egg-info .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -path ./.git -prune -o \
+		-type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean ## Also remove .venv
+	rm -rf $(VENV)
