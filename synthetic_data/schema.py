@@ -217,7 +217,7 @@ TABLES: tuple[Table, ...] = (
             C("dfj_area_id", "string", "Area identifier."),
             C("dfj_area_name", "string", "Area name."),
             C("court_code", "int", "Court code."),
-            C("court_name", "string", "Court name."),
+            C("court_name", "string", "Court name.", nullable=True),
             C("hmcts_region", "string", "HMCTS region label.", nullable=True),
         ),
         "one court in one DFJ area",

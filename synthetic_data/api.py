@@ -1,0 +1,65 @@
+"""The small typed API notebooks use: ``load`` a table, read its ``schema``, ``generate`` data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from synthetic_data.errors import InputError
+from synthetic_data.schema import TABLES, TABLES_BY_NAME, Table
+
+TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in TABLES)
+DEFAULT_DATA = Path("data/classroom")
+
+
+def schema(name: str | None = None) -> Table | dict[str, Table]:
+    """One table's definition, or all of them by name."""
+    if name is None:
+        return dict(TABLES_BY_NAME)
+    if name not in TABLES_BY_NAME:
+        raise InputError(f"unknown table {name!r}; tables are: {', '.join(TABLE_NAMES)}")
+    return TABLES_BY_NAME[name]
+
+
+def load(name: str, data_dir: str | Path = DEFAULT_DATA) -> pd.DataFrame:
+    """Read one table of a generated dataset as a DataFrame (dates as datetime64)."""
+    spec = schema(name)
+    folder = Path(data_dir)
+    if not (folder / "manifest.json").exists():
+        raise InputError(f"{folder} is not a generated dataset (no manifest.json); run "
+                         f"`python -m synthetic_data generate --out {folder}` first")
+    for fmt in ("parquet", "csv"):
+        path = folder / spec.view / f"{name}.{fmt}"
+        if path.exists():
+            frame = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+            for col in spec.columns:
+                if col.dtype == "date":
+                    frame[col.name] = pd.to_datetime(frame[col.name]).astype("datetime64[s]")
+            return frame
+    raise InputError(f"table {name!r} is not in {folder} (its folder {spec.view}/ may not be "
+                     "readable to you: the answer key is for graders only)")
+
+
+def manifest(data_dir: str | Path = DEFAULT_DATA) -> dict:
+    return json.loads((Path(data_dir) / "manifest.json").read_text(encoding="utf-8"))
+
+
+def generate(out: str | Path = DEFAULT_DATA, scale: float | None = None, seed: int = 42,
+             region: str = "both", start: str | None = None, end: str | None = None,
+             formats: tuple[str, ...] = ("parquet",), progress: bool = False) -> Path:
+    """Generate a dataset (see ``python -m synthetic_data generate --help``)."""
+    from synthetic_data.config import (
+        CLASSROOM_SCALE,
+        DEFAULT_END,
+        DEFAULT_START,
+        GenerationConfig,
+    )
+    from synthetic_data.generate import generate as run
+
+    config = GenerationConfig(
+        scale=CLASSROOM_SCALE if scale is None else scale, seed=seed, out=Path(out),
+        region=region, start=start or DEFAULT_START, end=end or DEFAULT_END,
+        formats=tuple(formats), progress=progress)
+    return run(config)

@@ -1,0 +1,145 @@
+"""Command line: ``python -m synthetic_data <command>``. Each command's --help is its manual."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from synthetic_data.config import (
+    CLASSROOM_SCALE,
+    DEFAULT_END,
+    DEFAULT_START,
+    FORMATS,
+)
+from synthetic_data.errors import InputError
+
+DESCRIPTION = """\
+Generate entirely fake, realistic family justice data for England and Wales: a world of
+families, and Cafcass-like records of the public law (s31 care and supervision) and private law
+(s8) proceedings they come to, calibrated to published figures.
+
+Nothing here describes a real person. Local authorities, regions, deprivation and population
+counts are real public statistics (Open Government Licence v3.0)."""
+
+GENERATE_HELP = f"""\
+Write a dataset into --out, in three folders with different access:
+
+  identifiable/   Cafcass-like case records with (fake) names and identifiers
+  reference/      local authorities, DFJ areas, small areas, population denominators
+  answer_key/     the truth behind every record (person_id): for graders only
+
+plus manifest.json (seed, version, parameters, row counts, file hashes) and
+data_dictionary.md. The folder is written in full, or not at all; the same seed and version
+always give byte-identical files.
+
+scale: 1.0 means national volumes (about 12,000 care applications and 40,000 private law
+cases a year in England); the classroom default, {CLASSROOM_SCALE}, takes well under a minute.
+
+examples:
+  python -m synthetic_data generate --out data/classroom
+  python -m synthetic_data generate --scale 1.0 --region wales --out data/wales
+  python -m synthetic_data generate --start 2014-04 --end 2020-03 --format parquet,csv --out d
+"""
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m synthetic_data", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="command")
+    sub.required = True
+
+    g = sub.add_parser("generate", help="generate a dataset", description=GENERATE_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    g.add_argument("--out", type=Path, required=True,
+                   help="folder to write (new, empty, or an earlier dataset, which is replaced)")
+    g.add_argument("--scale", type=float, default=CLASSROOM_SCALE,
+                   help=f"share of national volumes (default {CLASSROOM_SCALE}; 1.0 = national)")
+    g.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    g.add_argument("--region", default="both",
+                   help="england, wales or both (default both)")
+    g.add_argument("--start", default=DEFAULT_START,
+                   help=f"first month, YYYY-MM (default {DEFAULT_START})")
+    g.add_argument("--end", default=DEFAULT_END,
+                   help=f"last month, YYYY-MM (default {DEFAULT_END})")
+    g.add_argument("--format", type=_formats, default=("parquet",), dest="formats",
+                   help=f"file formats, comma-separated: {', '.join(FORMATS)} (default parquet)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    r = sub.add_parser(
+        "report", help="realism report: generated figures against their published targets",
+        description="Compare every calibrated figure of a dataset with the published target it "
+                    "reproduces, side by side, with plots. Writes report.md, report.html, "
+                    "checks.csv and PNG plots into --out.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("--data", type=Path, default=Path("data/classroom"),
+                   help="a generated dataset (default data/classroom)")
+    r.add_argument("--out", type=Path, default=None,
+                   help="where to write the report (default DATA/realism_report)")
+
+    d = sub.add_parser("dictionary", help="print the data dictionary (Markdown)",
+                       description="Print the data dictionary: every table and column, with "
+                                   "type, meaning and the real field it stands in for.")
+    d.add_argument("--out", type=Path, default=None, help="write to this file instead")
+
+    sub.add_parser("tables", help="list the tables and the folder each is written to",
+                   description="List every table with its folder and one-line description.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "generate":
+        from synthetic_data.config import GenerationConfig
+        from synthetic_data.generate import generate
+
+        config = GenerationConfig(scale=args.scale, seed=args.seed, out=args.out,
+                                  region=args.region.lower(), start=args.start, end=args.end,
+                                  formats=args.formats, progress=not args.quiet)
+        out = generate(config)
+        from synthetic_data.api import manifest
+
+        rows = manifest(out)["row_counts"]
+        print(f"wrote {out} ({sum(rows.values()):,} rows in {len(rows)} tables); "
+              f"see {out / 'data_dictionary.md'}")
+        return 0
+    if args.command == "report":
+        from synthetic_data.report import write_report
+
+        out = args.out or args.data / "realism_report"
+        summary = write_report(args.data, out)
+        print(summary)
+        return 0
+    if args.command == "dictionary":
+        from synthetic_data.dictionary import render_dictionary
+
+        text = render_dictionary()
+        if args.out:
+            args.out.write_text(text, encoding="utf-8")
+        else:
+            print(text)
+        return 0
+    if args.command == "tables":
+        from synthetic_data.schema import TABLES
+
+        for t in TABLES:
+            print(f"{t.view + '/' + t.name:45s} {t.description.split('. ')[0]}")
+        return 0
+    raise AssertionError(args.command)

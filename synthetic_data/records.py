@@ -1,0 +1,302 @@
+"""From truth to records: the tables a Cafcass-like case system, and the answer key, would hold.
+
+The recording quirks live here and only here: ethnicity missing (mostly before 2017), newborns
+recorded as "Baby <surname>", late entries that revise published monthly figures, NHS numbers
+rarely held. Parameters: ``params/recording.yaml``. Every table returned matches its definition
+in ``schema.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from synthetic_data.casebook import CaseBook
+from synthetic_data.dates import DAYS_PER_YEAR, calendar_year
+from synthetic_data.geography import dfj_areas
+from synthetic_data.world import ETHNIC_GROUPS, NO_DATE, ROLE_CHILD, ROLES, World
+
+SERVICE = {"England": "Cafcass", "Wales": "Cafcass Cymru"}
+
+
+def _ids(prefix: str, chunk: int, n: int, rng: np.random.Generator, width: int = 8) -> np.ndarray:
+    """Opaque, unique references: random numbers, so their order reveals nothing."""
+    numbers = rng.choice(10**width, size=n, replace=False) if n else np.empty(0, np.int64)
+    return np.array([f"{prefix}{chunk:02d}{x:0{width}d}" for x in numbers], dtype=object)
+
+
+def _date_or_none(days: np.ndarray) -> np.ndarray:
+    """int days to datetime64[D] with NaT for the NO_DATE sentinel."""
+    out = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+    out[np.asarray(days) == NO_DATE] = np.datetime64("NaT")
+    return out
+
+
+def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
+                   rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+    """The identifiable Cafcass tables and the answer-key tables that explain them."""
+    cases = book.frame("cases").sort_values("case_no", kind="stable", ignore_index=True)
+    children = book.frame("children")
+    adults = book.frame("adults")
+    rel = book.frame("relationships")
+    n_cases = len(cases)
+    case_id = _ids("C", chunk, n_cases, rng)
+    case_id_of = pd.Series(case_id, index=cases["case_no"].to_numpy())
+
+    issue = cases["issue_day"].to_numpy(dtype=np.int64)
+    final = cases["final_day"].to_numpy(dtype=np.int64)
+    late_p = params["late_recording"]
+    late = rng.random(n_cases) < late_p["share_late"]
+    lo, hi = np.where(late, late_p["late_days"][0], late_p["on_time_days"][0]), np.where(
+        late, late_p["late_days"][1], late_p["on_time_days"][1])
+    recorded = issue + lo + (rng.random(n_cases) * (hi - lo + 1)).astype(np.int64)
+    la_codes = world.las["la_code"].to_numpy()
+    la_index = cases["la_index"].to_numpy(dtype=np.int64)
+    dfj = world.las["dfj_area_id"].to_numpy()
+    is_private = cases["law_type"].to_numpy() == "private"
+    table_cases = pd.DataFrame({
+        "case_id": case_id,
+        "law_type": cases["law_type"].to_numpy(),
+        "service": pd.Series(cases["country"]).map(SERVICE).to_numpy(),
+        "la_code": la_codes[la_index],
+        "dfj_area_id": dfj[la_index],
+        "received_date": _date_or_none(issue),
+        "recorded_date": _date_or_none(recorded),
+        "final_order_date": _date_or_none(final),
+        "case_status": np.where(final == NO_DATE, "open", "closed"),
+        "duration_weeks": np.where(final == NO_DATE, np.nan, np.round((final - issue) / 7, 1)),
+        "primary_application": cases["primary_application"].to_numpy(),
+        "previous_cases": cases["prior_cases"].to_numpy(dtype=np.int64),
+        "domestic_abuse_alleged": pd.array(
+            np.where(is_private, cases["da_alleged"].to_numpy(), None), dtype="boolean"),
+        "alleged_victim": cases["da_victim"].to_numpy(),
+    })
+
+    # People: one record per person who appears in any case, recorded at their first case.
+    appearances = pd.concat([
+        pd.DataFrame({"case_no": children["case_no"], "person": children["person"]}),
+        pd.DataFrame({"case_no": adults["case_no"], "person": adults["person"]}),
+    ])
+    appearances["day"] = cases.set_index("case_no")["issue_day"].reindex(
+        appearances["case_no"]).to_numpy()
+    first = appearances.sort_values(["day", "case_no"], kind="stable").drop_duplicates("person")
+    first = first.sort_values("person", kind="stable", ignore_index=True)
+    persons = first["person"].to_numpy(dtype=np.int64)
+    first_day = first["day"].to_numpy(dtype=np.int64)
+    n_people = persons.size
+    person_ref = _ids("P", chunk, n_people, rng, width=9)
+    ref_of = pd.Series(person_ref, index=persons)
+
+    eth_p = params["ethnicity"]
+    year = calendar_year(first_day)
+    missing = rng.random(n_people) < np.where(
+        year < eth_p["change_year"], eth_p["missing_before_2017"], eth_p["missing_from_2017"])
+    ethnicity = np.array(ETHNIC_GROUPS, dtype=object)[world.ethnicity[persons]]
+    ethnicity = np.where(missing, None, ethnicity)
+
+    forename = world.forename[persons].copy()
+    age_days = first_day - world.dob[persons]
+    is_child = np.isin(persons, children["person"].to_numpy())
+    nb = params["newborn_names"]
+    baby = is_child & (
+        ((age_days < 7) & (rng.random(n_people) < nb["baby_share_under_7_days"]))
+        | ((age_days >= 7) & (age_days < 28) & (rng.random(n_people) < nb["baby_share_under_28_days"]))
+    )
+    forename = np.where(baby, nb["baby_forename"], forename)
+    has_nhs = rng.random(n_people) < params["nhs_number"]["recorded_share"]
+    home = world.home_person()[persons]
+    res = world.residence_index_at(home, first_day)
+    postcode = np.where(res >= 0, world.residences.postcode[res.clip(min=0)], None)
+    table_people = pd.DataFrame({
+        "cafcass_person_id": person_ref,
+        "person_type": np.where(is_child, "child", "adult"),
+        "forename": forename,
+        "surname": world.surname[persons],
+        "sex": world.sex[persons],
+        "date_of_birth": _date_or_none(world.dob[persons]),
+        "ethnicity": ethnicity,
+        "nhs_number": np.where(has_nhs, world.nhs_number[persons], None),
+        "postcode": postcode,
+        "first_case_received_date": _date_or_none(first_day),
+    }).sort_values("cafcass_person_id", ignore_index=True)
+
+    # Parties: subject children and adults, with ages at the case's receipt.
+    issue_of = cases.set_index("case_no")["issue_day"]
+    c_issue = issue_of.reindex(children["case_no"]).to_numpy(dtype=np.int64)
+    c_person = children["person"].to_numpy(dtype=np.int64)
+    a_issue = issue_of.reindex(adults["case_no"]).to_numpy(dtype=np.int64)
+    a_person = adults["person"].to_numpy(dtype=np.int64)
+    parties = pd.DataFrame({
+        "case_id": np.concatenate([case_id_of.reindex(children["case_no"]).to_numpy(),
+                                   case_id_of.reindex(adults["case_no"]).to_numpy()]),
+        "cafcass_person_id": np.concatenate([ref_of.reindex(c_person).to_numpy(),
+                                             ref_of.reindex(a_person).to_numpy()]),
+        "party_role": np.concatenate([np.full(c_person.size, "subject_child", object),
+                                      adults["party_role"].to_numpy()]),
+        "relationship": np.concatenate([np.full(c_person.size, None, object),
+                                        adults["relationship"].to_numpy()]),
+        "age_at_application": np.floor(np.concatenate([
+            (c_issue - world.dob[c_person]), (a_issue - world.dob[a_person])]) / DAYS_PER_YEAR
+        ).astype(np.int64),
+        "age_at_application_days": np.concatenate([c_issue - world.dob[c_person],
+                                                   a_issue - world.dob[a_person]]),
+        "final_outcome": np.concatenate([children["outcome"].to_numpy(),
+                                         np.full(a_person.size, None, object)]),
+    }).sort_values(["case_id", "party_role", "cafcass_person_id"], ignore_index=True)
+
+    relationships = pd.DataFrame({
+        "case_id": case_id_of.reindex(rel["case_no"]).to_numpy(),
+        "adult_person_id": ref_of.reindex(rel["adult"].to_numpy(dtype=np.int64)).to_numpy(),
+        "child_person_id": ref_of.reindex(rel["child"].to_numpy(dtype=np.int64)).to_numpy(),
+        "relationship": rel["relationship"].to_numpy(),
+    }).drop_duplicates().sort_values(["case_id", "adult_person_id", "child_person_id"],
+                                     ignore_index=True)
+
+    hearings = book.frame("hearings").sort_values(["case_no", "day"], kind="stable",
+                                                  ignore_index=True)
+    table_hearings = pd.DataFrame({
+        "hearing_id": _ids("H", chunk, len(hearings), rng),
+        "case_id": case_id_of.reindex(hearings["case_no"]).to_numpy(),
+        "hearing_date": _date_or_none(hearings["day"].to_numpy(dtype=np.int64)),
+        "hearing_type": hearings["hearing_type"].to_numpy(),
+    })
+    orders = book.frame("orders").sort_values(["case_no", "day", "person"], kind="stable",
+                                              ignore_index=True)
+    table_orders = pd.DataFrame({
+        "order_id": _ids("O", chunk, len(orders), rng),
+        "case_id": case_id_of.reindex(orders["case_no"]).to_numpy(),
+        "cafcass_person_id": ref_of.reindex(orders["person"].to_numpy(dtype=np.int64)).to_numpy(),
+        "order_type": orders["order_type"].to_numpy(),
+        "order_date": _date_or_none(orders["day"].to_numpy(dtype=np.int64)),
+        "is_final": orders["is_final"].to_numpy(dtype=bool),
+    })
+    apps = book.frame("applications").sort_values(["case_no", "day"], kind="stable",
+                                                  ignore_index=True)
+    table_apps = pd.DataFrame({
+        "application_id": _ids("A", chunk, len(apps), rng),
+        "case_id": case_id_of.reindex(apps["case_no"]).to_numpy(),
+        "application_type": apps["application_type"].to_numpy(),
+        "application_date": _date_or_none(apps["day"].to_numpy(dtype=np.int64)),
+    })
+
+    # Answer key: the person behind each record, and how each case arose.
+    key = pd.DataFrame({"cafcass_person_id": person_ref,
+                        "person_id": world.person_id[persons]}).sort_values(
+        "cafcass_person_id", ignore_index=True)
+    first_child = children.drop_duplicates("case_no").set_index("case_no")["person"]
+    mum = world.mother[first_child.reindex(cases["case_no"]).to_numpy(dtype=np.int64)]
+    route = np.where(~cases["returning"].to_numpy(dtype=bool), "fresh",
+                     np.where(is_private, "returning_family", cases["return_reason"].to_numpy()))
+    truth = pd.DataFrame({
+        "case_id": case_id,
+        "mother_id": pd.array(np.where(mum >= 0, world.person_id[mum.clip(min=0)], None),
+                              dtype="Int64"),
+        "return_route": route,
+        "return_reason": np.where(is_private & cases["returning"].to_numpy(dtype=bool),
+                                  cases["return_reason"].to_numpy(), None),
+    })
+    demand = published_demand(table_cases, params)
+    return {
+        "cafcass_cases": table_cases.sort_values("case_id", ignore_index=True),
+        "cafcass_applications": table_apps.sort_values("application_id", ignore_index=True),
+        "cafcass_people": table_people,
+        "cafcass_case_parties": parties,
+        "cafcass_relationships": relationships,
+        "cafcass_hearings": table_hearings.sort_values("hearing_id", ignore_index=True),
+        "cafcass_orders": table_orders.sort_values("order_id", ignore_index=True),
+        "cafcass_published_demand": demand,
+        "cafcass_person_key": key,
+        "cafcass_case_truth": truth.sort_values("case_id", ignore_index=True),
+    }
+
+
+def published_demand(cases: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """Monthly counts as first published (entries in by the publication date) and as revised."""
+    lag = params["late_recording"]["publication_lag_days"]
+    received = cases["received_date"].to_numpy().astype("datetime64[D]")
+    month = received.astype("datetime64[M]")
+    publication = (month + 1).astype("datetime64[D]") + lag
+    in_time = cases["recorded_date"].to_numpy().astype("datetime64[D]") <= publication
+    frame = pd.DataFrame({
+        "month": month.astype(str),
+        "service": cases["service"].to_numpy(),
+        "law_type": cases["law_type"].to_numpy(),
+        "first_published": in_time.astype(np.int64),
+        "revised": np.ones(len(cases), dtype=np.int64),
+    })
+    return frame.groupby(["month", "service", "law_type"], as_index=False).sum().sort_values(
+        ["month", "service", "law_type"], ignore_index=True)
+
+
+def world_tables(world: World) -> dict[str, pd.DataFrame]:
+    """The answer key's view of the world itself."""
+    pid = world.person_id
+    mother = world.mother
+    father = world.father
+    is_child = world.role == ROLE_CHILD
+    people = pd.DataFrame({
+        "person_id": pid,
+        "role": np.array(ROLES, dtype=object)[world.role],
+        "sex": world.sex,
+        "date_of_birth": _date_or_none(world.dob),
+        "date_of_death": _date_or_none(world.dod),
+        "ethnicity": np.array(ETHNIC_GROUPS, dtype=object)[world.ethnicity],
+        "forename": world.forename,
+        "surname": world.surname,
+        "nhs_number": world.nhs_number,
+        "mother_id": pd.array(np.where(mother >= 0, pid[mother.clip(min=0)], None), dtype="Int64"),
+        "father_id": pd.array(np.where(father >= 0, pid[father.clip(min=0)], None), dtype="Int64"),
+        "birth_order": pd.array(np.where(is_child, world.birth_order, None), dtype="Int64"),
+        "multiple_birth": world.multiple_birth,
+        "teenage_first_birth": world.mother_teen_first_birth,
+    }).sort_values("person_id", ignore_index=True)
+    pt = world.partnerships
+    partnerships = pd.DataFrame({
+        "partnership_id": np.arange(1, len(pt) + 1, dtype=np.int64) + int(pid.min()) - 1,
+        "mother_id": pid[pt["mother"].to_numpy()],
+        "father_id": pid[pt["father"].to_numpy()],
+        "start_date": _date_or_none(pt["start"].to_numpy()),
+        "end_date": _date_or_none(pt["end"].to_numpy()),
+    })
+    r = world.residences
+    residences = pd.DataFrame({
+        "person_id": pid[r.person],
+        "date_from": _date_or_none(r.date_from),
+        "date_to": _date_or_none(r.date_to),
+        "la_code": world.las["la_code"].to_numpy()[world.areas.lsoa_la[r.lsoa]],
+        "lsoa_code": world.areas.lsoa_code[r.lsoa],
+        "postcode": r.postcode,
+        "imd_quintile": world.areas.lsoa_quintile[r.lsoa].astype(np.int64),
+    }).sort_values(["person_id", "date_from"], kind="stable", ignore_index=True)
+    return {"world_people": people, "world_partnerships": partnerships,
+            "world_residences": residences}
+
+
+def population_table(world: World, years: range) -> pd.DataFrame:
+    """Children 0-17 living in each authority at each mid-year (30 June), by age."""
+    kids = np.flatnonzero(world.role == ROLE_CHILD)
+    frames = []
+    for year in years:
+        mid = int((np.datetime64(f"{year}-06-30") - np.datetime64("1970-01-01")).astype(int))
+        k = kids[(world.dob[kids] <= mid) & (world.dob[kids] > mid - int(18 * DAYS_PER_YEAR) - 2)]
+        k = k[world.alive_on(k, np.full(k.size, mid))]
+        age = np.floor((mid - world.dob[k]) / DAYS_PER_YEAR).astype(np.int64)
+        k, age = k[age <= 17], age[age <= 17]
+        la = world.la_at(k, np.full(k.size, mid))
+        ok = la >= 0
+        counts = np.bincount(la[ok] * 18 + age[ok], minlength=len(world.las) * 18)
+        frames.append(pd.DataFrame({
+            "year": year,
+            "la_code": np.repeat(world.las["la_code"].to_numpy(), 18),
+            "age": np.tile(np.arange(18), len(world.las)),
+            "children": counts.astype(np.int64),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def reference_tables(world: World) -> dict[str, pd.DataFrame]:
+    las = world.las[["la_code", "la_name", "region_name", "country", "dfj_area_id",
+                     "dfj_area_name", "pct_most_deprived_quintile"]].copy()
+    dfj = dfj_areas()[["dfj_area_id", "dfj_area_name", "court_code", "court_name",
+                       "hmcts_region"]]
+    return {"local_authorities": las, "dfj_areas": dfj, "lsoa": world.areas.frame(world.las)}
