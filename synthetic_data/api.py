@@ -35,7 +35,9 @@ def load(name: str, data_dir: str | Path = DEFAULT_DATA) -> pd.DataFrame:
         if path.exists():
             frame = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
             for col in spec.columns:
-                if col.dtype == "date":
+                if col.dtype == "int" and col.nullable:
+                    frame[col.name] = frame[col.name].astype("Int64")
+                elif col.dtype == "date":
                     frame[col.name] = pd.to_datetime(frame[col.name]).astype("datetime64[s]")
             return frame
     raise InputError(f"table {name!r} is not in {folder} (its folder {spec.view}/ may not be "

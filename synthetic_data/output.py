@@ -12,7 +12,9 @@ import json
 import shutil
 import tempfile
 from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,10 +27,12 @@ _ARROW = {"int": pa.int64(), "float": pa.float64(), "string": pa.string(), "date
           "bool": pa.bool_()}
 
 
-def to_arrow(frame: pd.DataFrame, spec: Table) -> pa.Table:
-    """Cast a frame to its schema: exactly the declared columns, in order, with declared types."""
-    missing = [c for c in spec.column_names if c not in frame.columns]
-    extra = [c for c in frame.columns if c not in spec.column_names]
+def to_arrow(frame: pd.DataFrame | Mapping[str, Any], spec: Table) -> pa.Table:
+    """Cast a frame (or a mapping of column arrays) to its schema: exactly the declared columns,
+    in order, with declared types. Big tables come as plain arrays, skipping pandas entirely."""
+    names = list(frame.columns) if isinstance(frame, pd.DataFrame) else list(frame)
+    missing = [c for c in spec.column_names if c not in names]
+    extra = [c for c in names if c not in spec.column_names]
     if missing or extra:
         raise ValueError(f"{spec.name}: columns differ from schema (missing {missing}, "
                          f"unexpected {extra})")
@@ -36,11 +40,13 @@ def to_arrow(frame: pd.DataFrame, spec: Table) -> pa.Table:
     for col in spec.columns:
         values = frame[col.name]
         if col.dtype == "date":
-            arr = pa.array(values.to_numpy(dtype="datetime64[D]"), type=pa.date32(),
-                           from_pandas=True)
+            raw = values.to_numpy(dtype="datetime64[D]") if isinstance(values, pd.Series) \
+                else np.asarray(values, dtype="datetime64[D]")
+            arr = pa.array(raw, type=pa.date32(), from_pandas=True)
         elif col.dtype == "string":
-            arr = pa.array(values.astype(object).where(values.notna(), None).to_numpy(),
-                           type=pa.string())
+            raw = values.to_numpy(dtype=object) if isinstance(values, pd.Series) \
+                else np.asarray(values, dtype=object)
+            arr = pa.array(raw, type=pa.string(), from_pandas=True)
         else:
             arr = pa.array(values, type=_ARROW[col.dtype], from_pandas=True)
         if not col.nullable and arr.null_count:
@@ -63,7 +69,7 @@ class DatasetWriter:
         spec = table(name)
         return self.staging / spec.view / f"{name}.{fmt}"
 
-    def write(self, name: str, frame: pd.DataFrame) -> None:
+    def write(self, name: str, frame: pd.DataFrame | Mapping[str, Any]) -> None:
         spec = table(name)
         arrow = to_arrow(frame, spec)
         self._rows[name] = self._rows.get(name, 0) + arrow.num_rows

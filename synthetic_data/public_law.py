@@ -80,28 +80,29 @@ class PublicLawSimulation:
         volumes = annual_volumes(self.p, fys, countries)
         for fy in fys:
             self._schedule_recurrent_births(fy)
-            for country in countries:
-                self._year(fy, country, volumes[(country, fy)] * self.scale)
+            self._year(fy, {c: volumes[(c, fy)] * self.scale for c in countries})
 
-    def _year(self, fy: int, country: str, expected: float) -> None:
+    def _year(self, fy: int, expected: dict[str, float]) -> None:
         w, rng = self.world, self.rng
         start, end = fy_start(fy), fy_start(fy + 1) - 1
         if start > w.end_day:
             return
         end = min(end, w.end_day)
-        # Cases already due this year (recurrent births, children returning).
-        due = [item for item in self.scheduled.pop((fy, country), [])]
-        for persons, days, reason in due:
-            alive = w.alive_on(persons, days) & (days <= w.end_day)
-            free = ~self.in_care[persons] & (self.busy_until[persons] < days)
-            ok = alive & free & (days >= start)
-            if ok.any():
-                self._open_cases([persons[ok][i:i + 1] for i in range(int(ok.sum()))],
-                                 days[ok], fy, country, reason)
-        n_due = sum(int(x[0].size) for x in due)
-        wanted = int(stochastic_round(np.array([max(expected - n_due, 0.0)]), rng)[0])
-        if wanted > 0:
-            self._fresh_cases(fy, country, start, end, wanted)
+        wanted: dict[str, int] = {}
+        for country, exp in expected.items():
+            # Cases already due this year (recurrent births, children returning).
+            due = self.scheduled.pop((fy, country), [])
+            for persons, days, reason in due:
+                alive = w.alive_on(persons, days) & (days <= w.end_day)
+                free = ~self.in_care[persons] & (self.busy_until[persons] < days)
+                ok = alive & free & (days >= start)
+                if ok.any():
+                    self._open_cases([persons[ok][i:i + 1] for i in range(int(ok.sum()))],
+                                     days[ok], fy, reason)
+            n_due = sum(int(x[0].size) for x in due)
+            wanted[country] = int(stochastic_round(np.array([max(exp - n_due, 0.0)]), rng)[0])
+        if sum(wanted.values()) > 0:
+            self._fresh_cases(fy, start, end, wanted)
 
     def _schedule_recurrent_births(self, fy: int) -> None:
         """Babies born this year to mothers who have lost a child through proceedings."""
@@ -135,7 +136,7 @@ class PublicLawSimulation:
             sel = (fy == key[0]) & (country == key[1])
             self.scheduled[key].append((persons[sel], days[sel], reason))
 
-    def _fresh_cases(self, fy: int, country: str, start: int, end: int, wanted: int) -> None:
+    def _fresh_cases(self, fy: int, start: int, end: int, wanted: dict[str, int]) -> None:
         w, rng, p = self.world, self.rng, self.p
         n_la = len(w.las)
         kids = self.children
@@ -162,9 +163,7 @@ class PublicLawSimulation:
         alive = w.alive_on(persons, cand_day_all)
         free = ~self.in_care[persons] & (self.busy_until[persons] < cand_day_all)
         la = w.la_at(persons, cand_day_all)
-        in_country = la >= 0
-        in_country[in_country] = w.las["country"].to_numpy()[la[in_country]] == country
-        keep = alive & free & in_country
+        keep = alive & free & (la >= 0)
         persons, cand_group, cand_day_all, la = (
             persons[keep], cand_group[keep], cand_day_all[keep], la[keep])
         # How many cases each authority and age group gets this year.
@@ -176,8 +175,14 @@ class PublicLawSimulation:
                              idx_shares[1:]]
         la_children = np.bincount(la, minlength=n_la).astype(float)
         la_weight = la_children * self.la_multiplier
-        la_weight = la_weight / la_weight.sum()
-        expected = la_weight[:, None] * group_shares[None, :] * wanted
+        la_country = w.las["country"].to_numpy()
+        la_wanted = np.zeros(n_la)
+        for country, n_wanted in wanted.items():
+            members = la_country == country
+            total = la_weight[members].sum()
+            if total > 0:
+                la_wanted[members] = la_weight[members] / total * n_wanted
+        expected = la_wanted[:, None] * group_shares[None, :]
         counts = stochastic_round(expected, rng).ravel()
         weight = self._risk(persons, cand_day_all, cand_group)
         pick = weighted_pick_per_group(la * len(AGE_GROUPS) + cand_group, weight, counts, rng)
@@ -189,7 +194,7 @@ class PublicLawSimulation:
         first = np.sort(first)
         index_children, index_days = index_children[first], index_days[first]
         groups = self._add_siblings(index_children, index_days)
-        self._open_cases(groups, index_days, fy, country, "fresh")
+        self._open_cases(groups, index_days, fy, "fresh")
 
     def _risk(self, persons: np.ndarray, days: np.ndarray, group: np.ndarray) -> np.ndarray:
         w, r = self.world, self.p["risk"]
@@ -234,7 +239,7 @@ class PublicLawSimulation:
                 for i in range(index_children.size)]
 
     # ---- what happens in a case ------------------------------------------------------------
-    def _open_cases(self, groups: list[np.ndarray], issue_day: np.ndarray, fy: int, country: str,
+    def _open_cases(self, groups: list[np.ndarray], issue_day: np.ndarray, fy: int,
                     reason: str) -> None:
         w, rng, p, book = self.world, self.rng, self.p, self.book
         n = len(groups)
@@ -246,6 +251,7 @@ class PublicLawSimulation:
         child_case = np.repeat(np.arange(n), sizes)
         index_child = np.array([g[0] for g in groups])
         la = w.la_at(index_child, issue_day)
+        country = w.las["country"].to_numpy()[la]
         # Duration: the year's mean, longer for Black and Asian children's cases (A8).
         dur = p["durations"]
         mean_weeks = interpolate_by_year({int(k): v for k, v in dur["mean_weeks_by_fy"].items()},
@@ -284,7 +290,7 @@ class PublicLawSimulation:
         epo = rng.random(n) < epo_share
         book.add("cases",
                  case_no=case_no, law_type=np.full(n, "public", object),
-                 country=np.full(n, country, object), la_index=la, issue_day=issue_day,
+                 country=country.astype(object), la_index=la, issue_day=issue_day,
                  final_day=np.where(open_at_end, NO_DATE, final_day),
                  primary_application=np.full(n, "care_or_supervision_s31", object),
                  returning=np.array([reason != "fresh"] * n),

@@ -228,13 +228,19 @@ def published_demand(cases: pd.DataFrame, params: dict) -> pd.DataFrame:
         ["month", "service", "law_type"], ignore_index=True)
 
 
-def world_tables(world: World) -> dict[str, pd.DataFrame]:
-    """The answer key's view of the world itself."""
+def world_tables(world: World) -> dict[str, dict[str, np.ndarray]]:
+    """The answer key's view of the world itself, as column arrays (these tables are large)."""
     pid = world.person_id
     mother = world.mother
     father = world.father
     is_child = world.role == ROLE_CHILD
-    people = pd.DataFrame({
+    order = np.argsort(pid, kind="stable")
+
+    def nullable_id(index: np.ndarray) -> pd.arrays.IntegerArray:
+        values = np.where(index >= 0, pid[index.clip(min=0)], 0).astype(np.int64)
+        return pd.arrays.IntegerArray(values, mask=index < 0)
+
+    people = {
         "person_id": pid,
         "role": np.array(ROLES, dtype=object)[world.role],
         "sex": world.sex,
@@ -244,22 +250,25 @@ def world_tables(world: World) -> dict[str, pd.DataFrame]:
         "forename": world.forename,
         "surname": world.surname,
         "nhs_number": world.nhs_number,
-        "mother_id": pd.array(np.where(mother >= 0, pid[mother.clip(min=0)], None), dtype="Int64"),
-        "father_id": pd.array(np.where(father >= 0, pid[father.clip(min=0)], None), dtype="Int64"),
-        "birth_order": pd.array(np.where(is_child, world.birth_order, None), dtype="Int64"),
+        "mother_id": nullable_id(mother),
+        "father_id": nullable_id(father),
+        "birth_order": pd.arrays.IntegerArray(world.birth_order.astype(np.int64),
+                                              mask=~is_child),
         "multiple_birth": world.multiple_birth,
         "teenage_first_birth": world.mother_teen_first_birth,
-    }).sort_values("person_id", ignore_index=True)
+    }
+    people = {k: v[order] for k, v in people.items()}
     pt = world.partnerships
-    partnerships = pd.DataFrame({
+    partnerships = {
         "partnership_id": np.arange(1, len(pt) + 1, dtype=np.int64) + int(pid.min()) - 1,
         "mother_id": pid[pt["mother"].to_numpy()],
         "father_id": pid[pt["father"].to_numpy()],
         "start_date": _date_or_none(pt["start"].to_numpy()),
         "end_date": _date_or_none(pt["end"].to_numpy()),
-    })
+    }
     r = world.residences
-    residences = pd.DataFrame({
+    r_order = np.lexsort((r.date_from, pid[r.person]))
+    residences = {
         "person_id": pid[r.person],
         "date_from": _date_or_none(r.date_from),
         "date_to": _date_or_none(r.date_to),
@@ -267,7 +276,8 @@ def world_tables(world: World) -> dict[str, pd.DataFrame]:
         "lsoa_code": world.areas.lsoa_code[r.lsoa],
         "postcode": r.postcode,
         "imd_quintile": world.areas.lsoa_quintile[r.lsoa].astype(np.int64),
-    }).sort_values(["person_id", "date_from"], kind="stable", ignore_index=True)
+    }
+    residences = {k: v[r_order] for k, v in residences.items()}
     return {"world_people": people, "world_partnerships": partnerships,
             "world_residences": residences}
 

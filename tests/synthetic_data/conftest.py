@@ -1,0 +1,38 @@
+"""Shared generated datasets for the synthetic-data tests.
+
+Generating is the slow part, so each dataset is made once per test session:
+
+- ``tiny_dataset``: Wales at a small scale over five financial years (a few seconds). Its
+  period spans 2017, when ethnicity recording changed, so before/after comparisons have data.
+- ``classroom_dataset``: the default classroom settings (about 40 s). Tests that use it must be
+  marked ``@pytest.mark.slow``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from synthetic_data.api import generate
+
+TINY = {"scale": 0.03, "region": "wales", "start": "2014-04", "end": "2019-03", "seed": 42}
+
+
+@pytest.fixture(scope="session")
+def tiny_settings() -> dict:
+    """The settings ``tiny_dataset`` was generated with (a copy: tests may not change them)."""
+    return dict(TINY)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tiny") / "data"
+    return generate(out, progress=False, **TINY)
+
+
+@pytest.fixture(scope="session")
+def classroom_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default classroom dataset (scale 0.05, both countries, 2008-04 to 2025-03)."""
+    out = tmp_path_factory.mktemp("classroom") / "data"
+    return generate(out, progress=False)

@@ -1,0 +1,318 @@
+"""Records against the truth: what a Cafcass-like system holds, checked against the answer key.
+
+Runs on the session's ``tiny_dataset`` (Wales, five financial years spanning the 2017 change in
+ethnicity recording).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from synthetic_data.api import load
+from synthetic_data.config import GenerationConfig
+from synthetic_data.identifiers import is_valid_nhs_number
+from synthetic_data.params import load_params
+from synthetic_data.schema import TABLES
+
+TRUTH_COLUMNS = {"person_id", "mother_id", "father_id"}
+POSTCODE = r"[QVX][A-Z][0-9]{1,2} [0-9][A-Z]{2}"
+LSOA_CODE = r"(E01|W01)9[0-9]{5}"
+
+
+def binomial_tolerance(p: float, n: int, sigmas: float = 4.0, floor: float = 0.03) -> float:
+    return max(floor, sigmas * math.sqrt(p * (1 - p) / n))
+
+
+@pytest.fixture(scope="module")
+def t(tiny_dataset):
+    """Every table of the tiny dataset, by name."""
+    return {spec.name: load(spec.name, tiny_dataset) for spec in TABLES}
+
+
+@pytest.fixture(scope="module")
+def period(tiny_settings):
+    cfg = GenerationConfig(start=tiny_settings["start"], end=tiny_settings["end"])
+    epoch = np.datetime64("1970-01-01", "s")
+    return (epoch + np.timedelta64(cfg.start_day, "D"), epoch + np.timedelta64(cfg.end_day, "D"))
+
+
+@pytest.fixture(scope="module")
+def linked(t):
+    """cafcass_people joined to the world person behind each record (suffix _true)."""
+    key = t["cafcass_person_key"]
+    people = t["cafcass_people"].merge(key, on="cafcass_person_id", how="left", validate="1:1")
+    return people.merge(t["world_people"], on="person_id", how="left", suffixes=("", "_true"),
+                        validate="m:1")
+
+
+@pytest.fixture(scope="module")
+def cases(t):
+    return t["cafcass_cases"].set_index("case_id")
+
+
+# ------------------------------------------------------------------ no truth leaks out
+
+
+def test_no_truth_columns_outside_the_answer_key(tiny_dataset):
+    for spec in TABLES:
+        if spec.view == "answer_key":
+            continue
+        names = set(pq.read_schema(tiny_dataset / spec.view / f"{spec.name}.parquet").names)
+        assert not names & TRUTH_COLUMNS, (spec.name, names & TRUTH_COLUMNS)
+
+
+def test_unrecorded_nhs_numbers_appear_nowhere_outside_the_answer_key(t, linked):
+    true_numbers = set(t["world_people"]["nhs_number"])
+    recorded = set(t["cafcass_people"]["nhs_number"].dropna())
+    seen: set[str] = set()
+    for spec in TABLES:
+        if spec.view == "answer_key":
+            continue
+        frame = t[spec.name]
+        for col in spec.columns:
+            if col.dtype == "string":
+                seen |= set(frame[col.name].dropna().astype(str)) & true_numbers
+    assert seen == recorded
+    # ... and each recorded number is the person's own.
+    has = linked["nhs_number"].notna()
+    assert (linked.loc[has, "nhs_number"] == linked.loc[has, "nhs_number_true"]).all()
+
+
+def test_person_key_maps_each_record_to_exactly_one_world_person(t):
+    key = t["cafcass_person_key"]
+    people = t["cafcass_people"]
+    assert key["cafcass_person_id"].is_unique
+    assert key["person_id"].is_unique
+    assert set(key["cafcass_person_id"]) == set(people["cafcass_person_id"])
+    assert len(key) == len(people)
+    assert key["person_id"].isin(t["world_people"]["person_id"]).all()
+    assert people["cafcass_person_id"].is_unique
+
+
+def test_world_ids_and_nhs_numbers_are_unique(t):
+    world = t["world_people"]
+    assert world["person_id"].is_unique
+    assert world["nhs_number"].is_unique
+    assert is_valid_nhs_number(world["nhs_number"]).all()
+
+
+# --------------------------------------------------------------- records versus truth
+
+
+def test_sex_surname_and_date_of_birth_are_recorded_as_they_are(linked):
+    assert linked["person_id"].notna().all()
+    assert (linked["sex"] == linked["sex_true"]).all()
+    assert (linked["date_of_birth"] == linked["date_of_birth_true"]).all()
+    assert (linked["surname"] == linked["surname_true"]).all()
+
+
+def test_forename_differs_only_for_unnamed_newborns(linked):
+    baby = load_params("recording")["newborn_names"]["baby_forename"]
+    differs = linked["forename"] != linked["forename_true"]
+    assert (linked.loc[differs, "forename"] == baby).all()
+    age_days = (linked["first_case_received_date"] - linked["date_of_birth"]).dt.days
+    assert (age_days[differs] < 28).all()
+    assert (linked.loc[differs, "person_type"] == "child").all()
+    assert differs.any(), "no newborn recorded as Baby in the tiny dataset"
+
+
+def test_ethnicity_is_missing_or_true(linked):
+    present = linked["ethnicity"].notna()
+    assert (linked.loc[present, "ethnicity"] == linked.loc[present, "ethnicity_true"]).all()
+
+
+def test_ethnicity_is_missing_more_often_before_2017(linked):
+    p = load_params("recording")["ethnicity"]
+    year = linked["first_case_received_date"].dt.year
+    early = year < p["change_year"]
+    missing = linked["ethnicity"].isna()
+    assert early.sum() > 200 and (~early).sum() > 200
+    share_early, share_late = missing[early].mean(), missing[~early].mean()
+    assert share_early > share_late
+    assert abs(share_early - p["missing_before_2017"]) < binomial_tolerance(
+        p["missing_before_2017"], int(early.sum()))
+    assert abs(share_late - p["missing_from_2017"]) < binomial_tolerance(
+        p["missing_from_2017"], int((~early).sum()))
+
+
+def test_recorded_nhs_numbers_are_valid_test_range_numbers(t):
+    numbers = t["cafcass_people"]["nhs_number"].dropna()
+    assert len(numbers) > 0
+    assert is_valid_nhs_number(numbers).all()
+    assert numbers.str.startswith("999").all()
+    assert numbers.str.fullmatch(r"[0-9]{10}").all()
+
+
+def test_nhs_number_recorded_share(t):
+    share = load_params("recording")["nhs_number"]["recorded_share"]
+    people = t["cafcass_people"]
+    observed = people["nhs_number"].notna().mean()
+    assert abs(observed - share) < binomial_tolerance(share, len(people))
+
+
+# ------------------------------------------------------------------------ case structure
+
+
+def test_every_case_has_a_subject_child(t, cases):
+    parties = t["cafcass_case_parties"]
+    children = parties[parties["party_role"] == "subject_child"]
+    assert set(cases.index) == set(children["case_id"])
+    assert set(parties["case_id"]) <= set(cases.index)
+
+
+def test_applicants_and_respondents_by_law_type(t, cases):
+    parties = t["cafcass_case_parties"]
+    law = cases["law_type"]
+    assert set(law) == {"public", "private"}
+    counts = parties.groupby(["case_id", "party_role"]).size().unstack(fill_value=0)
+    counts = counts.reindex(cases.index, fill_value=0)
+    public, private = law == "public", law == "private"
+    assert (counts.loc[public, "applicant"] == 0).all(), "the authority applies in public law"
+    assert (counts.loc[private, "applicant"] == 1).all()
+    assert (counts.loc[private, "respondent"] == 1).all()
+    assert (counts.loc[public, "respondent"] >= 1).mean() > 0.9
+
+
+def test_subject_children_are_children_at_receipt(t, linked, cases):
+    parties = t["cafcass_case_parties"]
+    kids = parties[parties["party_role"] == "subject_child"]
+    assert (kids["age_at_application"] <= 17).all()
+    assert (kids["age_at_application_days"] >= 0).all()
+    dob = linked.set_index("cafcass_person_id")["date_of_birth"].reindex(kids["cafcass_person_id"])
+    received = cases["received_date"].reindex(kids["case_id"])
+    days = (received.to_numpy() - dob.to_numpy()).astype("timedelta64[D]").astype(np.int64)
+    assert (days == kids["age_at_application_days"].to_numpy()).all()
+    assert (linked.set_index("cafcass_person_id").loc[kids["cafcass_person_id"], "person_type"]
+            == "child").all()
+    assert kids["relationship"].isna().all()
+    adults = parties[parties["party_role"] != "subject_child"]
+    assert adults["relationship"].notna().all() and adults["final_outcome"].isna().all()
+
+
+def test_orders_are_about_children_of_their_case(t, cases, period):
+    orders = t["cafcass_orders"]
+    parties = t["cafcass_case_parties"]
+    kids = parties.loc[parties["party_role"] == "subject_child", ["case_id", "cafcass_person_id"]]
+    pairs = set(map(tuple, kids.to_numpy()))
+    assert all(pair in pairs for pair in map(tuple, orders[["case_id", "cafcass_person_id"]]
+                                             .to_numpy()))
+    received = cases["received_date"].reindex(orders["case_id"]).to_numpy()
+    final = cases["final_order_date"].reindex(orders["case_id"]).to_numpy()
+    upper = np.where(np.isnat(final), period[1], final)
+    assert (orders["order_date"].to_numpy() >= received).all()
+    assert (orders["order_date"].to_numpy() <= upper).all()
+    fin = orders["is_final"].to_numpy()
+    assert (orders["order_date"].to_numpy()[fin] == final[fin]).all()
+
+
+def test_hearings_lie_within_their_case(t, cases, period):
+    hearings = t["cafcass_hearings"]
+    assert hearings["case_id"].isin(cases.index).all()
+    received = cases["received_date"].reindex(hearings["case_id"]).to_numpy()
+    final = cases["final_order_date"].reindex(hearings["case_id"]).to_numpy()
+    upper = np.where(np.isnat(final), period[1], final)
+    dates = hearings["hearing_date"].to_numpy()
+    assert (dates >= received).all()
+    assert (dates <= upper).all()
+
+
+def test_dates_status_and_duration_agree(cases, period):
+    received = cases["received_date"]
+    final = cases["final_order_date"]
+    assert received.between(period[0], period[1]).all()
+    assert (cases["recorded_date"] >= received).all()
+    is_open = final.isna()
+    assert ((cases["case_status"] == "open") == is_open).all()
+    assert set(cases["case_status"]) == {"open", "closed"}
+    assert (final[~is_open] >= received[~is_open]).all()
+    assert (final[~is_open] <= period[1]).all()
+    weeks = (final - received).dt.days / 7
+    assert cases.loc[is_open, "duration_weeks"].isna().all()
+    assert np.allclose(cases.loc[~is_open, "duration_weeks"], weeks[~is_open], atol=0.051)
+    assert (cases["previous_cases"] >= 0).all()
+
+
+def test_childrens_outcome_is_open_exactly_in_open_cases(t, cases):
+    parties = t["cafcass_case_parties"]
+    kids = parties[parties["party_role"] == "subject_child"]
+    open_case = cases["case_status"].reindex(kids["case_id"]).to_numpy() == "open"
+    assert ((kids["final_outcome"].to_numpy() == "open") == open_case).all()
+
+
+def test_wales_only_dataset_is_cafcass_cymru(t, cases):
+    assert set(cases["service"]) == {"Cafcass Cymru"}
+    assert cases["la_code"].str.startswith("W06").all()
+    las = t["local_authorities"]
+    assert set(cases["la_code"]) <= set(las["la_code"])
+    dfj = las.set_index("la_code")["dfj_area_id"]
+    assert (cases["dfj_area_id"].to_numpy() == dfj.reindex(cases["la_code"]).to_numpy()).all()
+
+
+def test_private_law_domestic_abuse_fields(cases):
+    private = cases["law_type"] == "private"
+    assert cases.loc[~private, "domestic_abuse_alleged"].isna().all()
+    assert cases.loc[private, "domestic_abuse_alleged"].notna().all()
+    victim = cases["alleged_victim"]
+    alleged = cases["domestic_abuse_alleged"].eq(True)
+    assert set(victim[alleged].dropna()) <= {"mother", "father"}
+    assert victim[~alleged].isna().all()
+
+
+# --------------------------------------------------------------------- published demand
+
+
+def test_published_demand_revised_counts_are_the_cases_received(t, cases):
+    demand = t["cafcass_published_demand"]
+    counted = cases.assign(month=cases["received_date"].dt.strftime("%Y-%m")).groupby(
+        ["month", "service", "law_type"]).size().rename("cases")
+    merged = demand.set_index(["month", "service", "law_type"]).join(counted, how="outer")
+    assert merged["revised"].notna().all() and merged["cases"].notna().all()
+    assert (merged["revised"] == merged["cases"]).all()
+
+
+def test_first_published_is_at_most_revised_and_sometimes_less(t):
+    demand = t["cafcass_published_demand"]
+    assert (demand["first_published"] >= 0).all()
+    assert (demand["first_published"] <= demand["revised"]).all()
+    assert (demand["first_published"] < demand["revised"]).any()
+
+
+# ------------------------------------------------------------------ fake geography
+
+
+def test_postcodes_are_fake(t):
+    for name in ("cafcass_people", "world_residences"):
+        codes = t[name]["postcode"]
+        assert codes.notna().all(), name
+        assert codes.str.fullmatch(POSTCODE).all(), (name, codes[~codes.str.fullmatch(POSTCODE)]
+                                                     .head().tolist())
+
+
+def test_lsoa_codes_are_fake(t):
+    for name in ("lsoa", "world_residences"):
+        codes = t[name]["lsoa_code"]
+        assert codes.str.fullmatch(LSOA_CODE).all(), name
+        assert (codes.str[3:].astype(int) >= 900000).all()
+    wales = t["lsoa"]["la_code"].str.startswith("W")
+    assert t["lsoa"].loc[wales, "lsoa_code"].str.startswith("W01").all()
+    assert t["lsoa"]["lsoa_code"].is_unique
+
+
+def test_cafcass_postcode_is_the_home_at_first_case(t, linked):
+    # Adults are recorded at their own address when first seen; children at their mother's.
+    res = t["world_residences"]
+    adults = linked[linked["person_type"] == "adult"]
+    spells = res.merge(adults[["person_id", "first_case_received_date", "postcode"]],
+                       on="person_id", suffixes=("", "_recorded"))
+    at_case = spells[(spells["date_from"] <= spells["first_case_received_date"])
+                     & (spells["date_to"].isna()
+                        | (spells["date_to"] >= spells["first_case_received_date"]))]
+    matched = at_case.groupby("person_id").apply(
+        lambda g: (g["postcode"] == g["postcode_recorded"]).any(), include_groups=False)
+    assert len(matched) > 0.9 * len(adults)
+    assert matched.all()
