@@ -113,7 +113,7 @@ class PublicLawSimulation:
         lost = self.mother_removal_day[mum]
         eligible = lost < w.dob[kids]
         kids, mum = kids[eligible], mum[eligible]
-        age = (w.dob[kids] - w.dob[mum]) / DAYS_PER_YEAR
+        age = (self.mother_removal_day[mum] - w.dob[mum]) / DAYS_PER_YEAR
         probs = rec["subsequent_birth_probability_by_mother_age"]
         p = np.select([age < 20, age < 25, age < 30],
                       [probs["under_20"], probs["age_20_24"], probs["age_25_29"]], probs["age_30_plus"])
@@ -206,6 +206,7 @@ class PublicLawSimulation:
         a = r["mother_age_at_application"]
         weight = weight * np.select([mum_age < 20, mum_age < 25, mum_age < 30],
                                     [a["under_20"], a["age_20_24"], a["age_25_29"]], a["age_30_plus"])
+        weight = weight * np.where(self.mother_cases[mum] > 0, r["mother_with_earlier_case"], 1.0)
         infants = np.array([r["ethnicity_infants"][g] for g in ETHNIC_GROUPS])
         older = np.array([r["ethnicity_older"][g] for g in ETHNIC_GROUPS])
         eth = w.ethnicity[persons]

@@ -124,14 +124,17 @@ PUBLISHED: dict[str, dict[str, Any]] = {
 }
 
 
-# ------------------------------------------------------------------------------ the dataset
-@dataclass
+# ---------------------------------------------------------------- the dataset
+@dataclass(repr=False)
 class Dataset:
     """A generated dataset with its configuration, tables loaded once and on demand."""
 
     data_dir: Path
     config: dict
     _tables: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Dataset({str(self.data_dir)!r})"
 
     @classmethod
     def open(cls, data_dir: str | Path) -> Dataset:
@@ -161,9 +164,9 @@ class Dataset:
     @property
     def full_fys(self) -> list[int]:
         """Financial years lying wholly inside the period: only these have a full year's count."""
-        first, last = self.start.year - 1, self.end.year
-        return [fy for fy in range(first, last + 1)
-                if fy_start(fy) >= self.start and fy_start(fy + 1) - pd.Timedelta(days=1) <= self.end]
+        last_day = pd.Timedelta(days=1)
+        return [fy for fy in range(self.start.year - 1, self.end.year + 1)
+                if fy_start(fy) >= self.start and fy_start(fy + 1) - last_day <= self.end]
 
     def table(self, name: str) -> pd.DataFrame | None:
         """The table, or None where it is not in the dataset or not readable (the answer key)."""
@@ -207,15 +210,9 @@ def nearest_fy(ds: Dataset, wanted: int, max_gap: int = 1) -> int:
     return best
 
 
-def require_fy(ds: Dataset, fy: int) -> int:
-    if fy not in ds.full_fys:
-        raise NoData(f"{fy_label(fy)} is not wholly inside the period")
-    return fy
-
-
 def require(frame: pd.DataFrame | None, what: str) -> pd.DataFrame:
     if frame is None:
-        raise NoData(f"{what} is not readable in this dataset (answer key)")
+        raise NoData(f"{what} is missing or not readable in this dataset")
     return frame
 
 
@@ -231,7 +228,7 @@ def row(check: str, figure: str, bullet: str, group: str, target: float, generat
             "note": note}
 
 
-# ------------------------------------------------------------------------------ shared frames
+# ---------------------------------------------------------------- shared frames
 def cases(ds: Dataset) -> pd.DataFrame:
     """Cases with their financial year and country (from the authority, as the simulation does)."""
     def build() -> pd.DataFrame:
@@ -270,7 +267,7 @@ def true_people(ds: Dataset) -> pd.DataFrame:
     return ds.cached("_people", lambda: people.set_index("person_id"))
 
 
-# ------------------------------------------------------------------------------ population
+# ---------------------------------------------------------------- population
 def population_by_year(ds: Dataset) -> list[dict]:
     """Children 0-17 in reference/population against the ONS targets at the dataset's scale."""
     pop = require(ds.table("population"), "population")
@@ -304,7 +301,7 @@ def population_by_region(ds: Dataset) -> list[dict]:
             for r in target.index]
 
 
-# ------------------------------------------------------------------------------ volumes (A2)
+# ---------------------------------------------------------------- volumes (A2)
 def _count_by_fy(ds: Dataset, law_type: str, country: str) -> pd.Series:
     frame = cases(ds)
     frame = frame[(frame["law_type"] == law_type) & (frame["country"] == country)]
@@ -315,6 +312,8 @@ def public_volumes_england(ds: Dataset) -> list[dict]:
     """s31 applications received in England per FY against the published series (A2)."""
     if "England" not in ds.countries:
         return []
+    if not ds.full_fys:
+        raise NoData("no financial year lies wholly inside the period")
     vol = load_params("public_law")["volumes"]
     target = interpolate_by_year({int(k): v for k, v in vol["england_by_fy"].items()}, ds.full_fys)
     counts = _count_by_fy(ds, "public", "England")
@@ -326,8 +325,10 @@ def public_volumes_england(ds: Dataset) -> list[dict]:
 
 def public_volumes_wales(ds: Dataset) -> list[dict]:
     """Cafcass Cymru care applications over the period: yearly counts are too small to judge."""
-    if "Wales" not in ds.countries or not ds.full_fys:
+    if "Wales" not in ds.countries:
         return []
+    if not ds.full_fys:
+        raise NoData("no financial year lies wholly inside the period")
     vol = load_params("public_law")["volumes"]
     anchors = {int(k): v for k, v in vol["england_by_fy"].items()}
     anchor_fy = int(vol["wales_anchor_fy"])
@@ -346,6 +347,8 @@ def private_volumes_england(ds: Dataset) -> list[dict]:
     """Private law cases received in England per FY against the interpolated anchors (A2)."""
     if "England" not in ds.countries:
         return []
+    if not ds.full_fys:
+        raise NoData("no financial year lies wholly inside the period")
     vol = load_params("private_law")["volumes"]
     target = interpolate_by_year({int(k): v for k, v in vol["england_anchors"].items()},
                                  ds.full_fys)
@@ -357,8 +360,10 @@ def private_volumes_england(ds: Dataset) -> list[dict]:
 
 
 def private_volumes_wales(ds: Dataset) -> list[dict]:
-    if "Wales" not in ds.countries or not ds.full_fys:
+    if "Wales" not in ds.countries:
         return []
+    if not ds.full_fys:
+        raise NoData("no financial year lies wholly inside the period")
     per_fy = load_params("private_law")["volumes"]["wales_per_fy"]
     generated = _count_by_fy(ds, "private", "Wales").reindex(ds.full_fys, fill_value=0).sum()
     return [row("private_cases_wales", "Private law cases received, Wales, all full FYs", "A2",
@@ -367,13 +372,22 @@ def private_volumes_wales(ds: Dataset) -> list[dict]:
                 note="wales_per_fy x number of full FYs x scale")]
 
 
+CARE_RATE_FIGURES = {"care_rate_per_10000": "Children newly in care proceedings",
+                     "care_applications_per_10000": "Care applications"}
+
+
 def care_rate_per_10000(ds: Dataset) -> list[dict]:
     """Care proceedings per 10,000 children in England (A2's headline rate), counted two ways:
     children newly in proceedings, and applications (what the published rate counts)."""
     pub = PUBLISHED["care_rate_per_10000"]
     if "England" not in ds.countries:
         return []
-    fy = require_fy(ds, pub["fy"])
+    if pub["fy"] not in ds.full_fys:
+        reason = f"{fy_label(pub['fy'])} is not wholly inside the period"
+        return [skipped(check, f"{CARE_RATE_FIGURES[check]}, England {fy_label(pub['fy'])}",
+                        pub["bullet"], "public law volumes", pub["value"], reason,
+                        fy_label(pub["fy"])) for check in CARE_RATE_FIGURES]
+    fy = pub["fy"]
     pop = require(ds.table("population"), "population")
     in_england = pop["la_code"].str.startswith("E") & (pop["year"] == pub["population_year"])
     children = pop.loc[in_england, "children"].sum()
@@ -382,16 +396,17 @@ def care_rate_per_10000(ds: Dataset) -> list[dict]:
     kids = subject_children(ds)
     kids = kids[(kids["law_type"] == "public") & (kids["country"] == "England")]
     newly = int((kids.groupby("cafcass_person_id")["fy"].min() == fy).sum())
-    applications = int((_count_by_fy(ds, "public", "England").get(fy, 0)))
+    applications = int(_count_by_fy(ds, "public", "England").get(fy, 0))
     where = f"England {fy_label(fy)}, per 10,000 children at mid-{pub['population_year']}"
     return [
-        row("care_rate_per_10000", f"Children newly in care proceedings, {where}",
+        row("care_rate_per_10000", f"{CARE_RATE_FIGURES['care_rate_per_10000']}, {where}",
             pub["bullet"], "public law volumes", pub["value"], newly / children * 10_000,
             x=fy_label(fy), tolerance=0.15,
             note=pub["source"] + "; subject children whose first public law case was received "
                  "in the FY: the published rate counts applications, so children per case (A3) "
                  "and the FY/mid-year mismatch blur the comparison"),
-        row("care_applications_per_10000", f"Care applications, {where}", pub["bullet"],
+        row("care_applications_per_10000",
+            f"{CARE_RATE_FIGURES['care_applications_per_10000']}, {where}", pub["bullet"],
             "public law volumes", pub["value"], applications / children * 10_000,
             x=fy_label(fy), tolerance=0.15,
             note=pub["source"] + "; applications (cases) received in the FY, the unit the "
@@ -399,7 +414,7 @@ def care_rate_per_10000(ds: Dataset) -> list[dict]:
     ]
 
 
-# ------------------------------------------------------------------------------ children (A3, A4)
+# ---------------------------------------------------------------- children (A3, A4)
 def children_per_case(ds: Dataset) -> list[dict]:
     """Mean subject children per case: siblings are added in the simulation, not drawn as a mean."""
     pub = PUBLISHED["children_per_case"]
@@ -453,7 +468,7 @@ def newborn_share_of_infants(ds: Dataset) -> list[dict]:
     return rows
 
 
-# ------------------------------------------------------------------------------ orders (A5, A7)
+# ---------------------------------------------------------------- orders (A5, A7)
 def _outcome_share_by_fy(ds: Dataset, check: str, figure: str, key: str,
                          numerator: list[str], denominator: list[str] | None) -> list[dict]:
     """Share of closed public law children with an outcome in ``numerator``, by FY of receipt."""
@@ -504,19 +519,24 @@ def no_order_by_ethnicity(ds: Dataset) -> list[dict]:
     """'No order' outcomes by the child's true ethnic group (A5): recorded ethnicity is mostly
     missing before 2017, so the truth is the fair comparison."""
     pub = PUBLISHED["no_order_by_ethnicity"]
+    figure = "Public law children ending with no order, by ethnic group"
     kids = closed_public_children(ds)
-    pid = kids["cafcass_person_id"].map(person_ids(ds))
-    ethnicity = pid.map(true_people(ds)["ethnicity"])
+    try:
+        ethnicity = kids["cafcass_person_id"].map(person_ids(ds)).map(
+            true_people(ds)["ethnicity"])
+    except NoData as err:
+        return [skipped("no_order_by_ethnicity", figure, pub["bullet"], "public law orders",
+                        target, str(err), group) for group, target in pub["value"].items()]
     no_order = kids["final_outcome"] == "no_order"
-    return [row("no_order_by_ethnicity", "Public law children ending with no order, by ethnic "
-                "group", pub["bullet"], "public law orders", target,
+    return [row("no_order_by_ethnicity", figure, pub["bullet"], "public law orders", target,
                 share(no_order[ethnicity == group]), x=group, tolerance=0.25,
-                note="true ethnicity from the answer key; tolerance 25 % relative because these "
-                     "shares are small (a few hundred children per group at classroom scale)")
+                note=pub["source"] + "; true ethnicity from the answer key; tolerance 25 % "
+                     "relative because these shares are small (a few hundred children per "
+                     "group at classroom scale)")
             for group, target in pub["value"].items()]
 
 
-# ------------------------------------------------------------------------------ durations (A8)
+# ---------------------------------------------------------------- durations (A8)
 def _duration_rows(ds: Dataset, law_type: str) -> list[dict]:
     """Mean weeks to final order by FY of receipt, for FYs ending 3+ years before the period end
     so that cases still open do not pull the mean down."""
@@ -524,6 +544,9 @@ def _duration_rows(ds: Dataset, law_type: str) -> list[dict]:
     anchors = {int(k): v for k, v in durations["mean_weeks_by_fy"].items()}
     settled = [fy for fy in ds.full_fys
                if fy_start(fy + 1) + pd.DateOffset(years=3) <= ds.end + pd.Timedelta(days=1)]
+    if not settled:
+        raise NoData("no financial year ends 3 years before the period end, so every year's "
+                     "mean would be cut short by cases still open")
     frame = cases(ds)
     frame = frame[(frame["law_type"] == law_type) & frame["duration_weeks"].notna()]
     means = frame.groupby("fy")["duration_weeks"].mean()
@@ -563,7 +586,7 @@ def within_26_weeks(ds: Dataset) -> list[dict]:
     return rows
 
 
-# ------------------------------------------------------------------------------ recording (A5)
+# ---------------------------------------------------------------- recording (A5)
 def ethnicity_recording(ds: Dataset) -> list[dict]:
     """Missing ethnicity on child records, before and after routine collection began."""
     rec = load_params("recording")["ethnicity"]
@@ -582,7 +605,7 @@ def ethnicity_recording(ds: Dataset) -> list[dict]:
     ]
 
 
-# ------------------------------------------------------------------------------ private law (A6, A9, A10)
+# ---------------------------------------------------------------- private law (A6, A9, A10)
 def private_parties(ds: Dataset) -> pd.DataFrame:
     """One row per private law case: applicant and respondent with their recorded sex."""
     def build() -> pd.DataFrame:
@@ -701,51 +724,75 @@ def private_families(ds: Dataset) -> pd.DataFrame:
     return ds.cached("_private_families", build)
 
 
-RETURNER_FIGURES = {
-    "returners": "Private law cases that had been to court before",
-    "returns_within_2_years": "Returning cases received within {within_years} years of the "
-                              "family's previous final order",
-    "returners_two_or_more": "Returners with 2 or more earlier cases",
-}
+RETURNERS = "private law returners"
 
 
-def _returner_figure(key: str, fy: int) -> str:
-    return RETURNER_FIGURES[key].format(**PUBLISHED[key]) + f", {fy_label(fy)}"
+def published_row(key: str, figure: str, group: str, measure: Callable[[], float],
+                  note: str = "") -> dict[str, Any]:
+    """A row for a figure in PUBLISHED; a dataset that cannot show it gives a skipped row that
+    still carries the target."""
+    pub = PUBLISHED[key]
+    x = fy_label(pub["fy"]) if "fy" in pub else ""
+    try:
+        generated = measure()
+    except NoData as err:
+        return skipped(key, figure, pub["bullet"], group, pub["value"], str(err), x)
+    return row(key, figure, pub["bullet"], group, pub["value"], generated, x=x,
+               note=pub["source"] + note)
 
 
-def returners(ds: Dataset) -> list[dict]:
-    """Families back in court (A10). The simulation starts with no history, so cases before the
-    period are unseen: returner shares build up over the first years and stay a little low."""
-    group, fy = "private law returners", PUBLISHED["returners"]["fy"]
+def private_cases_in(ds: Dataset, fy: int) -> pd.DataFrame:
     if fy not in ds.full_fys:
-        return [skipped(k, _returner_figure(k, fy), PUBLISHED[k]["bullet"], group,
-                        PUBLISHED[k]["value"], f"{fy_label(fy)} is not wholly inside the period",
-                        fy_label(fy)) for k in RETURNER_FIGURES]
+        raise NoData(f"{fy_label(fy)} is not wholly inside the period")
     frame = cases(ds)
-    these = frame[(frame["law_type"] == "private") & (frame["fy"] == fy)]
-    back = these["previous_cases"] > 0
-    fam = private_families(ds)
-    fam = fam[(fam["fy"] == fy) & (fam["previous_cases"] > 0) & fam["previous_final"].notna()]
-    gap_years = (fam["received_date"] - fam["previous_final"]).dt.days / DAYS_PER_YEAR
-    within = PUBLISHED["returns_within_2_years"]["within_years"]
-    generated = {
-        "returners": share(back),
-        "returns_within_2_years": share(gap_years <= within),
-        "returners_two_or_more": share(these.loc[back, "previous_cases"] >= 2),
-    }
-    notes = {
-        "returners": f"; previous cases are counted from {ds.config['start']}, the start of "
-                     "the simulated period",
-        "returns_within_2_years": "; family = the same mother and father (answer key), gap "
-                                  "from the previous case's final order",
-        "returners_two_or_more": "; earlier cases counted within the period only",
-    }
-    return [row(k, _returner_figure(k, fy), PUBLISHED[k]["bullet"], group, PUBLISHED[k]["value"],
-                generated[k], x=fy_label(fy), note=PUBLISHED[k]["source"] + notes[k])
-            for k in RETURNER_FIGURES]
+    return frame[(frame["law_type"] == "private") & (frame["fy"] == fy)]
 
 
-# ------------------------------------------------------------------------------ recurrence (A10)
+def returner_share(ds: Dataset) -> list[dict]:
+    """Private law cases that had been to court before (A10). The simulation starts with no
+    history, so cases before the period are unseen and the share builds up over its first
+    years."""
+    fy = PUBLISHED["returners"]["fy"]
+    return [published_row(
+        "returners", f"Private law cases that had been to court before, {fy_label(fy)}",
+        RETURNERS, lambda: share(private_cases_in(ds, fy)["previous_cases"] > 0),
+        note=f"; previous cases are counted from {ds.config['start']}, the start of the "
+             "simulated period")]
+
+
+def return_gaps(ds: Dataset) -> list[dict]:
+    """How soon families come back: years from the previous case's final order (A10)."""
+    pub = PUBLISHED["returns_within_2_years"]
+    fy, within = pub["fy"], pub["within_years"]
+
+    def measure() -> float:
+        private_cases_in(ds, fy)
+        fam = private_families(ds)
+        fam = fam[(fam["fy"] == fy) & (fam["previous_cases"] > 0)
+                  & fam["previous_final"].notna()]
+        gap_years = (fam["received_date"] - fam["previous_final"]).dt.days / DAYS_PER_YEAR
+        return share(gap_years <= within)
+
+    return [published_row(
+        "returns_within_2_years", f"Returning cases received within {within} years of the "
+        f"family's previous final order, {fy_label(fy)}", RETURNERS, measure,
+        note="; family = the same mother and father (answer key)")]
+
+
+def repeat_returners(ds: Dataset) -> list[dict]:
+    """Returners with two or more earlier cases (A10)."""
+    fy = PUBLISHED["returners_two_or_more"]["fy"]
+
+    def measure() -> float:
+        previous = private_cases_in(ds, fy)["previous_cases"]
+        return share(previous[previous > 0] >= 2)
+
+    return [published_row(
+        "returners_two_or_more", f"Returners with 2 or more earlier cases, {fy_label(fy)}",
+        RETURNERS, measure, note="; earlier cases counted within the period only")]
+
+
+# ---------------------------------------------------------------- recurrence (A10)
 def mothers_first_cases(ds: Dataset) -> pd.DataFrame:
     """Each mother's first public law case in the data and the date of her next one."""
     truth = require(ds.table("cafcass_case_truth"), "cafcass_case_truth")
@@ -761,37 +808,48 @@ def mothers_first_cases(ds: Dataset) -> pd.DataFrame:
     return first
 
 
+RECURRENCE = "recurrent care proceedings"
+
+
+def recurrence_row(ds: Dataset, key: str, label: str) -> dict[str, Any]:
+    """Share of a cohort of mothers back in care proceedings within the figure's years."""
+    pub = PUBLISHED[key]
+    years = pub["within_years"]
+    first_fy, last_fy = pub["cohort_fys"]
+    figure = f"{label} within {years} years of their first case"
+    try:
+        first = mothers_first_cases(ds)
+    except NoData as err:
+        return skipped(key, figure, pub["bullet"], RECURRENCE, pub["value"], str(err))
+    latest = ds.end - pd.DateOffset(years=years)
+    cohort = first[(first["fy"] >= first_fy) & (first["fy"] <= last_fy)
+                   & (first["received_date"] <= latest)]
+    if "mother_age_under" in pub:
+        cohort = cohort[cohort["mother_age"] < pub["mother_age_under"]]
+    if cohort.empty:
+        return skipped(key, figure, pub["bullet"], RECURRENCE, pub["value"],
+                       f"no mother's first case in {fy_label(first_fy)}-{fy_label(last_fy)} "
+                       f"lies {years} years before the period end")
+    within = cohort["next_date"] <= cohort["received_date"] + pd.DateOffset(years=years)
+    seen = f"{fy_label(int(cohort['fy'].min()))}-{fy_label(int(cohort['fy'].max()))}"
+    return row(key, figure, pub["bullet"], RECURRENCE, pub["value"], share(within), x=seen,
+               note=pub["source"] + "; first case within the data (proceedings before the "
+                    "period are unseen); mother and her age from the answer key")
+
+
 def recurrent_mothers(ds: Dataset) -> list[dict]:
     """Mothers back in care proceedings within 7 years of their first (A10): the recurrence the
     simulation produces through later babies, not a rate it applies."""
-    rows = []
-    for key, label in (("recurrent_mothers", "Mothers back in care proceedings"),
-                       ("recurrent_young_mothers", "Mothers under 20 back in care proceedings")):
-        pub = PUBLISHED[key]
-        years = pub["within_years"]
-        first_fy, last_fy = pub["cohort_fys"]
-        figure = f"{label} within {years} years of their first case"
-        first = mothers_first_cases(ds)
-        latest = ds.end - pd.DateOffset(years=years)
-        cohort = first[(first["fy"] >= first_fy) & (first["fy"] <= last_fy)
-                       & (first["received_date"] <= latest)]
-        if "mother_age_under" in pub:
-            cohort = cohort[cohort["mother_age"] < pub["mother_age_under"]]
-        if cohort.empty:
-            rows.append(skipped(key, figure, pub["bullet"], "recurrent care proceedings",
-                                pub["value"], f"no mother's first case lies {years} years "
-                                "before the period end within the cohort years", "cohort"))
-            continue
-        within = cohort["next_date"] <= cohort["received_date"] + pd.DateOffset(years=years)
-        seen = cohort["fy"].agg(["min", "max"]).astype(int)
-        rows.append(row(key, figure, pub["bullet"], "recurrent care proceedings", pub["value"],
-                        share(within), x=f"{fy_label(seen['min'])}-{fy_label(seen['max'])}",
-                        note=pub["source"] + "; first case within the data (earlier proceedings "
-                        "before the period are unseen); mother from the answer key"))
-    return rows
+    return [recurrence_row(ds, "recurrent_mothers", "Mothers back in care proceedings")]
 
 
-# ------------------------------------------------------------------------------ registry
+def recurrent_young_mothers(ds: Dataset) -> list[dict]:
+    """The same for the youngest mothers, whose risk A10 finds highest."""
+    return [recurrence_row(ds, "recurrent_young_mothers",
+                           "Mothers under 20 back in care proceedings")]
+
+
+# ---------------------------------------------------------------- registry
 def skipped(check: str, figure: str, bullet: str, group: str, target: float, reason: str,
             x: str = "") -> dict[str, Any]:
     return row(check, figure, bullet, group, target, float("nan"), x=x,
@@ -820,8 +878,11 @@ CHECKS: tuple[tuple[str, str, str, Callable[[Dataset], list[dict]]], ...] = (
     ("private law parties", "A6", "Parties", party_shares),
     ("private law parties", "A6", "Applicant deprivation", applicant_deprivation),
     ("domestic abuse", "A9", "Domestic abuse", domestic_abuse),
-    ("private law returners", "A10", "Returners", returners),
-    ("recurrent care proceedings", "A10", "Recurrent mothers", recurrent_mothers),
+    (RETURNERS, "A10", "Returners", returner_share),
+    (RETURNERS, "A10", "Return gaps", return_gaps),
+    (RETURNERS, "A10", "Repeat returners", repeat_returners),
+    (RECURRENCE, "A10", "Recurrent mothers", recurrent_mothers),
+    (RECURRENCE, "A10", "Recurrent young mothers", recurrent_young_mothers),
 )
 
 

@@ -39,7 +39,7 @@ restricted to the countries it covers. A figure passes when the generated value 
 tolerance (relative to the target, 10 % unless noted) of the target."""
 
 
-# ------------------------------------------------------------------------------ text
+# ---------------------------------------------------------------- text
 def fmt(value: float) -> str:
     """Counts without decimals, weeks and rates with one, shares and ratios with three."""
     if value is None or pd.isna(value):
@@ -176,7 +176,7 @@ def html_page(frame: pd.DataFrame, data_dir: Path, pngs: dict[str, bytes]) -> st
     return "\n".join(parts) + "\n"
 
 
-# ------------------------------------------------------------------------------ plots
+# ---------------------------------------------------------------- plots
 def is_series(rows: pd.DataFrame) -> bool:
     """Rows of one check form a series by year when every x is a year and there are enough."""
     years = rows["x"].map(year_of)
@@ -189,7 +189,7 @@ def panels(group: pd.DataFrame) -> list[tuple[str, pd.DataFrame, str]]:
     group = group[~is_skipped(group)]
     out: list[tuple[str, pd.DataFrame, str]] = []
     shares = []
-    for check, rows in group.groupby("check", sort=False):
+    for _, rows in group.groupby("check", sort=False):
         if is_series(rows):
             out.append((TRAILING_YEAR.sub("", rows["figure"].iloc[0]), rows, "line"))
         elif (rows["target"].abs() <= 1).all() and (rows["generated"].abs() <= 1.5).all():
@@ -260,7 +260,7 @@ def plot_group(name: str, group: pd.DataFrame) -> bytes | None:
     return buffer.getvalue()
 
 
-# ------------------------------------------------------------------------------ writing
+# ---------------------------------------------------------------- writing
 def check_report_folder(out: Path) -> None:
     """Replace only an empty folder or an earlier report: never a folder of other files."""
     if out.exists() and not out.is_dir():

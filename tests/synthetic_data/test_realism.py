@@ -57,7 +57,7 @@ def test_report_writes_every_file_self_contained(classroom: Path, tmp_path: Path
     out = tmp_path / "report"
     text = write_report(classroom, out)
     for name in REPORT_FILES:
-        assert (out / name).is_file(), f"{name} missing from {sorted(p.name for p in out.iterdir())}"
+        assert (out / name).is_file(), f"{name} missing: {sorted(p.name for p in out.iterdir())}"
     assert list(out.glob("*.png")), "no plots written"
     checks = pd.read_csv(out / "checks.csv")
     assert list(checks.columns) == list(COLUMNS)
