@@ -11,8 +11,8 @@ import hashlib
 import json
 import shutil
 import tempfile
-from contextlib import contextmanager
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 

@@ -1,12 +1,15 @@
 """Records against the truth: what a Cafcass-like system holds, checked against the answer key.
 
 Runs on the session's ``tiny_dataset`` (Wales, five financial years spanning the 2017 change in
-ethnicity recording).
+ethnicity recording) and, marked slow, on the default ``classroom_dataset``: quirks that touch
+few records (such as cases received in the last days of the period) show up reliably only there.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,15 +31,26 @@ def binomial_tolerance(p: float, n: int, sigmas: float = 4.0, floor: float = 0.0
     return max(floor, sigmas * math.sqrt(p * (1 - p) / n))
 
 
-@pytest.fixture(scope="module")
-def t(tiny_dataset):
-    """Every table of the tiny dataset, by name."""
-    return {spec.name: load(spec.name, tiny_dataset) for spec in TABLES}
+@pytest.fixture(scope="module",
+                params=["tiny_dataset", pytest.param("classroom_dataset", marks=pytest.mark.slow)])
+def dataset(request) -> Path:
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="module")
-def period(tiny_settings):
-    cfg = GenerationConfig(start=tiny_settings["start"], end=tiny_settings["end"])
+def t(dataset):
+    """Every table of the dataset, by name."""
+    return {spec.name: load(spec.name, dataset) for spec in TABLES}
+
+
+@pytest.fixture(scope="module")
+def config(dataset) -> dict:
+    return json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))["config"]
+
+
+@pytest.fixture(scope="module")
+def period(config):
+    cfg = GenerationConfig(start=config["start"], end=config["end"])
     epoch = np.datetime64("1970-01-01", "s")
     return (epoch + np.timedelta64(cfg.start_day, "D"), epoch + np.timedelta64(cfg.end_day, "D"))
 
@@ -58,11 +72,11 @@ def cases(t):
 # ------------------------------------------------------------------ no truth leaks out
 
 
-def test_no_truth_columns_outside_the_answer_key(tiny_dataset):
+def test_no_truth_columns_outside_the_answer_key(dataset):
     for spec in TABLES:
         if spec.view == "answer_key":
             continue
-        names = set(pq.read_schema(tiny_dataset / spec.view / f"{spec.name}.parquet").names)
+        names = set(pq.read_schema(dataset / spec.view / f"{spec.name}.parquet").names)
         assert not names & TRUTH_COLUMNS, (spec.name, names & TRUTH_COLUMNS)
 
 
@@ -244,9 +258,13 @@ def test_childrens_outcome_is_open_exactly_in_open_cases(t, cases):
     assert ((kids["final_outcome"].to_numpy() == "open") == open_case).all()
 
 
-def test_wales_only_dataset_is_cafcass_cymru(t, cases):
-    assert set(cases["service"]) == {"Cafcass Cymru"}
-    assert cases["la_code"].str.startswith("W06").all()
+def test_service_follows_the_country_of_the_authority(t, cases, config):
+    wales = cases["la_code"].str.startswith("W06")
+    assert (cases.loc[wales, "service"] == "Cafcass Cymru").all()
+    assert (cases.loc[~wales, "service"] == "Cafcass").all()
+    assert cases["la_code"].str.startswith(("E0", "W06")).all()
+    if config["region"] == "wales":
+        assert wales.all()
     las = t["local_authorities"]
     assert set(cases["la_code"]) <= set(las["la_code"])
     dfj = las.set_index("la_code")["dfj_area_id"]
@@ -312,7 +330,7 @@ def test_cafcass_postcode_is_the_home_at_first_case(t, linked):
     at_case = spells[(spells["date_from"] <= spells["first_case_received_date"])
                      & (spells["date_to"].isna()
                         | (spells["date_to"] >= spells["first_case_received_date"]))]
-    matched = at_case.groupby("person_id").apply(
-        lambda g: (g["postcode"] == g["postcode_recorded"]).any(), include_groups=False)
+    matched = (at_case["postcode"] == at_case["postcode_recorded"]).groupby(
+        at_case["person_id"]).any()
     assert len(matched) > 0.9 * len(adults)
     assert matched.all()
