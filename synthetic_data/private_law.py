@@ -257,9 +257,11 @@ class PrivateLawSimulation:
 
         self.busy_until[partnerships] = final_day
         self.cases_so_far[partnerships] += 1
-        # Returns (A10): a constant chance, after a log-normal time.
+        # Returns (A10): a chance that grows with earlier returns, after a log-normal time.
         r = p["returners"]
-        back = (rng.random(n) < r["return_probability"]) & ~open_at_end
+        by_previous = np.array(r["return_probability_by_previous_cases"], dtype=float)
+        chance = by_previous[np.minimum(self.cases_so_far[partnerships] - 1, by_previous.size - 1)]
+        back = (rng.random(n) < chance) & ~open_at_end
         gap = np.exp(np.log(r["return_years_median"])
                      + r["return_years_sdlog"] * rng.standard_normal(int(back.sum())))
         days = final_day[back] + (gap * DAYS_PER_YEAR).astype(np.int64)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import re
 from pathlib import Path
 
@@ -204,9 +205,10 @@ def panels(group: pd.DataFrame) -> list[tuple[str, pd.DataFrame, str]]:
 
 
 def bar_labels(rows: pd.DataFrame) -> list[str]:
+    """Each bar's category, with its check's name when several checks share a panel."""
     several = rows["check"].nunique() > 1
-    return [(r.check.replace("_", " ") + ("\n" + str(r.x) if r.x else "")) if several
-            else (str(r.x) or r.check.replace("_", " ")) for r in rows.itertuples()]
+    return [f"{r.check.replace('_', ' ')}\n{r.x or ''}".strip() if several or not r.x
+            else str(r.x) for r in rows.itertuples()]
 
 
 def draw_line(ax, rows: pd.DataFrame, colours) -> None:
@@ -236,8 +238,6 @@ def draw_bars(ax, rows: pd.DataFrame, colours) -> None:
 
 def plot_group(name: str, group: pd.DataFrame) -> bytes | None:
     """One PNG per group; None when the dataset has nothing to show for it."""
-    import io
-
     layout = panels(group)
     if not layout:
         return None

@@ -64,25 +64,26 @@ def test_generate_help_mentions_every_option_and_folder(tmp_path):
 
 # ------------------------------------------------------------------------------ bad input
 
-# (arguments other than --out, text the one-line message must contain)
+# (arguments other than --out, texts the one-line message must contain)
 BAD_VALUES = [
-    (("--scale", "0"), "0"),
-    (("--scale", "-1"), "-1"),
-    (("--scale", "nan"), "nan"),
-    (("--region", "scotland"), "scotland"),
-    (("--start", "2020-01", "--end", "2019-12"), "2019-12"),
-    (("--start", "2020-13"), "2020-13"),
-    (("--format", "xlsx"), "xlsx"),
+    (("--scale", "0"), ("--scale", "got 0")),
+    (("--scale", "-1"), ("--scale", "-1")),
+    (("--scale", "nan"), ("--scale", "nan")),
+    (("--region", "scotland"), ("--region", "scotland")),
+    (("--start", "2020-01", "--end", "2019-12"), ("2020-01", "2019-12")),
+    (("--start", "2020-13"), ("--start", "2020-13")),
+    (("--format", "xlsx"), ("--format", "xlsx")),
 ]
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, names: str) -> None:
+def assert_one_line_error(result: subprocess.CompletedProcess, *names: str) -> None:
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error:"), lines[0]
-    assert names in lines[0], f"{names!r} not named in {lines[0]!r}"
+    for name in names:
+        assert name in lines[0], f"{name!r} not named in {lines[0]!r}"
     assert "wrote" not in result.stdout
 
 
@@ -94,7 +95,7 @@ def assert_no_staging_left(folder: Path) -> None:
 @pytest.mark.parametrize(("args", "names"), BAD_VALUES, ids=[" ".join(a) for a, _ in BAD_VALUES])
 def test_bad_values_exit_2_with_one_line_and_write_nothing(tmp_path, args, names):
     result = run("generate", "--quiet", "--out", "new/data", *args, cwd=tmp_path)
-    assert_one_line_error(result, names)
+    assert_one_line_error(result, *names)
     assert not (tmp_path / "new").exists(), "the parent of --out was created"
     assert list(tmp_path.iterdir()) == []
 
@@ -104,7 +105,7 @@ def test_out_is_an_existing_file(tmp_path):
     target.write_text("a,b\n1,2\n")
     before = snapshot(tmp_path)
     result = run("generate", "--quiet", "--out", "data.csv", *TINY_ARGS, cwd=tmp_path)
-    assert_one_line_error(result, "data.csv")
+    assert_one_line_error(result, "--out", "data.csv")
     assert snapshot(tmp_path) == before
 
 
@@ -114,7 +115,7 @@ def test_out_holds_unrelated_files(tmp_path):
     (folder / "notes.txt").write_text("do not delete")
     before = snapshot(tmp_path)
     result = run("generate", "--quiet", "--out", "mywork", *TINY_ARGS, cwd=tmp_path)
-    assert_one_line_error(result, "mywork")
+    assert_one_line_error(result, "--out", "mywork", "notes.txt")
     assert snapshot(tmp_path) == before
     assert_no_staging_left(tmp_path)
 

@@ -228,6 +228,24 @@ def test_every_file_written_belongs_to_a_table_in_its_view(tiny_dataset):
     assert sorted(p.name for p in tiny_dataset.iterdir() if p.is_dir()) == sorted(VIEWS)
 
 
+@pytest.mark.slow
+def test_classroom_dataset_matches_schema_and_manifest(classroom_dataset):
+    manifest = json.loads((classroom_dataset / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["config"]["region"] == "both"
+    assert manifest["chunks"] >= 1
+    for spec in TABLES:
+        written = pq.read_table(classroom_dataset / spec.view / f"{spec.name}.parquet")
+        assert written.num_rows == manifest["row_counts"][spec.name], spec.name
+        assert written.schema.names == spec.column_names, spec.name
+        for col in spec.columns:
+            assert written.schema.field(col.name).type == ARROW_TYPES[col.dtype], col.name
+            if not col.nullable:
+                assert written.column(col.name).null_count == 0, (spec.name, col.name)
+    assert manifest["files"] == {
+        k: v for k, v in data_files(classroom_dataset).items()
+        if k not in ("manifest.json", "data_dictionary.md")}
+
+
 # ------------------------------------------------------------------------------ load
 
 

@@ -40,7 +40,7 @@ def dataset(classroom: Path) -> Dataset:
 
 
 def describe(r) -> str:
-    return (f"{r.check} [{r.bullet}] {r.figure} {r.x}: target {r.target:.4g}, generated "
+    return (f"{r.check} [{r.bullet}] {r.figure} ({r.x}): target {r.target:.4g}, generated "
             f"{r.generated:.4g}, tolerance {r.tolerance:.0%}; {r.note}")
 
 

@@ -12,7 +12,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -208,20 +207,37 @@ def test_subject_children_are_children_at_receipt(t, linked, cases):
     assert adults["relationship"].notna().all() and adults["final_outcome"].isna().all()
 
 
-def test_orders_are_about_children_of_their_case(t, cases, period):
+def test_orders_are_about_children_of_their_case(t):
     orders = t["cafcass_orders"]
     parties = t["cafcass_case_parties"]
     kids = parties.loc[parties["party_role"] == "subject_child", ["case_id", "cafcass_person_id"]]
     pairs = set(map(tuple, kids.to_numpy()))
+    assert len(orders) > 0
     assert all(pair in pairs for pair in map(tuple, orders[["case_id", "cafcass_person_id"]]
                                              .to_numpy()))
+
+
+def test_orders_lie_within_their_case_and_the_period(t, cases, period):
+    orders = t["cafcass_orders"]
     received = cases["received_date"].reindex(orders["case_id"]).to_numpy()
     final = cases["final_order_date"].reindex(orders["case_id"]).to_numpy()
     upper = np.where(np.isnat(final), period[1], final)
-    assert (orders["order_date"].to_numpy() >= received).all()
-    assert (orders["order_date"].to_numpy() <= upper).all()
+    dates = orders["order_date"].to_numpy()
+    early, late = dates < received, dates > upper
+    detail = orders.assign(received=received, final=final)[early | late]
+    assert not early.any() and not late.any(), (
+        f"{int(early.sum())} orders before receipt, {int(late.sum())} after the final order "
+        f"or the end of the period:\n{detail.head().to_string()}")
+
+
+def test_final_orders_are_made_on_the_final_order_date(t, cases):
+    orders = t["cafcass_orders"]
+    final = cases["final_order_date"].reindex(orders["case_id"]).to_numpy()
     fin = orders["is_final"].to_numpy()
+    assert fin.any()
     assert (orders["order_date"].to_numpy()[fin] == final[fin]).all()
+    closed = cases.index[cases["case_status"] == "closed"]
+    assert set(orders.loc[fin, "case_id"]) == set(closed)
 
 
 def test_hearings_lie_within_their_case(t, cases, period):
@@ -262,7 +278,7 @@ def test_service_follows_the_country_of_the_authority(t, cases, config):
     wales = cases["la_code"].str.startswith("W06")
     assert (cases.loc[wales, "service"] == "Cafcass Cymru").all()
     assert (cases.loc[~wales, "service"] == "Cafcass").all()
-    assert cases["la_code"].str.startswith(("E0", "W06")).all()
+    assert cases["la_code"].str.fullmatch(r"(E06|E08|E09|E10|W06)[0-9]{6}").all()
     if config["region"] == "wales":
         assert wales.all()
     las = t["local_authorities"]
