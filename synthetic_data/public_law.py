@@ -23,7 +23,7 @@ from synthetic_data.casebook import (
 )
 from synthetic_data.dates import DAYS_PER_YEAR, day, financial_year, fy_start
 from synthetic_data.params import interpolate_by_year, interpolate_vectors_by_year
-from synthetic_data.sampling import stochastic_round, weighted_pick_per_group
+from synthetic_data.sampling import stochastic_round, systematic_round, weighted_pick_per_group
 from synthetic_data.world import ETHNIC_GROUPS, NO_DATE, ROLE_CHILD, World
 
 NEVER = 10**9  # "no such day yet" for running minima
@@ -183,7 +183,10 @@ class PublicLawSimulation:
             if total > 0:
                 la_wanted[members] = la_weight[members] / total * n_wanted
         expected = la_wanted[:, None] * group_shares[None, :]
-        counts = stochastic_round(expected, rng).ravel()
+        # Each age group's total is kept (systematic rounding down the authorities), so yearly
+        # shares such as the newborn share do not wander at classroom scale.
+        counts = np.stack([systematic_round(expected[:, g], rng)
+                           for g in range(expected.shape[1])], axis=1).ravel()
         weight = self._risk(persons, cand_day_all, cand_group)
         pick = weighted_pick_per_group(la * len(AGE_GROUPS) + cand_group, weight, counts, rng)
         index_children, index_days = persons[pick], cand_day_all[pick]

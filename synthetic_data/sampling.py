@@ -17,6 +17,17 @@ def stochastic_round(expected: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return (base + (rng.random(expected.shape) < expected - base)).astype(np.int64)
 
 
+def systematic_round(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Integer counts whose running total never strays more than one from the expected one.
+
+    Systematic sampling: one random offset shared by all cells, so the counts of many small
+    cells (authorities in a year) add up to their expected total, where independent rounding
+    would let the total wander by several per cent.
+    """
+    cumulative = np.floor(np.cumsum(np.asarray(expected, dtype=float)) + rng.random())
+    return np.diff(np.r_[0.0, cumulative]).astype(np.int64)
+
+
 def weighted_pick_per_group(
     group: np.ndarray, weight: np.ndarray, wanted: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:

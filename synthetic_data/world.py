@@ -447,7 +447,9 @@ def _assemble(
         role=role, sex=sex, dob=dob, dod=dod, ethnicity=ethnicity, forename=forename,
         surname=surname, nhs_number=nhs, mother=mother, father=father, birth_order=birth_order,
         multiple_birth=multiple, mother_teen_first_birth=teen, partnerships=partnerships,
-        residences=residences, extra={"nhs_reserve": reserve},
+        residences=residences,
+        extra={"nhs_reserve": reserve,
+               "keep_quintile_within_la": params["moves"]["keep_quintile_within_la"]},
     )
 
 
@@ -492,8 +494,11 @@ def add_people(
     world.multiple_birth = np.concatenate([world.multiple_birth, np.zeros(k, bool)])
     world.mother_teen_first_birth = np.concatenate([world.mother_teen_first_birth,
                                                     np.zeros(k, bool)])
-    la = world.la_at(near, since)
-    lsoa = world.areas.random_lsoa_in(la.clip(min=0), rng)
+    la = world.la_at(near, since).clip(min=0)
+    similar = rng.random(k) < world.extra["keep_quintile_within_la"]
+    lsoa = np.where(similar,
+                    world.areas.random_lsoa_in_quintile(la, world.quintile_at(near, since), rng),
+                    world.areas.random_lsoa_in(la, rng))
     r = world.residences
     r.person = np.concatenate([r.person, pos])
     r.lsoa = np.concatenate([r.lsoa, lsoa])
@@ -599,7 +604,14 @@ def _father_spells(areas, las, mv, partnerships, m_person, m_lsoa, m_from, m_to,
     region = las["region_name"].to_numpy()
     new_la = np.where(stay, mothers_la_at_end,
                       _pick_la_in_region(region, pop_weight, mothers_la_at_end, rng))
-    own_lsoa = areas.random_lsoa_in(new_la, rng)
+    # Deprivation clusters: a father who moves out usually stays in a similar area.
+    mothers_lsoa_at_end = _lsoa_of_spells(m_person, m_lsoa, m_from, ended["mother"].to_numpy(),
+                                          ended["end"].to_numpy())
+    similar = rng.random(len(ended)) < mv["keep_quintile_within_la"]
+    own_lsoa = np.where(
+        similar,
+        areas.random_lsoa_in_quintile(new_la, areas.lsoa_quintile[mothers_lsoa_at_end], rng),
+        areas.random_lsoa_in(new_la, rng))
     return (
         np.concatenate([f_person, ended["father"].to_numpy()]),
         np.concatenate([f_lsoa, own_lsoa]),
@@ -608,11 +620,15 @@ def _father_spells(areas, las, mv, partnerships, m_person, m_lsoa, m_from, m_to,
     )
 
 
-def _la_of_spells(areas, person, lsoa, date_from, query_person, query_day):
+def _lsoa_of_spells(person, lsoa, date_from, query_person, query_day):
     key = person.astype(np.int64) * 100_000 + date_from + 30_000
     q = query_person.astype(np.int64) * 100_000 + query_day + 30_000
     pos = (np.searchsorted(key, q, side="right") - 1).clip(min=0)
-    return areas.lsoa_la[lsoa[pos]]
+    return lsoa[pos]
+
+
+def _la_of_spells(areas, person, lsoa, date_from, query_person, query_day):
+    return areas.lsoa_la[_lsoa_of_spells(person, lsoa, date_from, query_person, query_day)]
 
 
 def _pick_la(weight: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
