@@ -33,10 +33,16 @@ def load(name: str, data_dir: str | Path = DEFAULT_DATA) -> pd.DataFrame:
     for fmt in ("parquet", "csv"):
         path = folder / spec.view / f"{name}.{fmt}"
         if path.exists():
-            frame = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+            if fmt == "parquet":
+                frame = pd.read_parquet(path)
+            else:  # identifiers such as NHS numbers must stay text, leading zeros and all
+                frame = pd.read_csv(path, dtype={c.name: "str" for c in spec.columns
+                                                 if c.dtype == "string"})
             for col in spec.columns:
                 if col.dtype == "int" and col.nullable:
                     frame[col.name] = frame[col.name].astype("Int64")
+                elif col.dtype == "bool" and col.nullable:
+                    frame[col.name] = frame[col.name].astype("boolean")
                 elif col.dtype == "date":
                     frame[col.name] = pd.to_datetime(frame[col.name]).astype("datetime64[s]")
             return frame

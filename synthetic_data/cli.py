@@ -43,13 +43,24 @@ examples:
 """
 
 
+EPILOG = """\
+the main command:
+  python -m synthetic_data generate --out DIR [--scale S] [--seed N]
+      [--region england|wales|both] [--start YYYY-MM] [--end YYYY-MM] [--format parquet,csv]
+
+  writes identifiable/ (Cafcass-like records), reference/ (geography and population) and
+  answer_key/ (the truth, for graders only), with manifest.json and data_dictionary.md.
+
+run `python -m synthetic_data COMMAND --help` for each command's manual."""
+
+
 def _formats(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m synthetic_data", description=DESCRIPTION,
+        prog="python -m synthetic_data", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="command")
     sub.required = True

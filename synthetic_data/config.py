@@ -120,5 +120,7 @@ def check_output_folder(out: Path) -> None:
         probe = probe.parent
     import os
 
+    if not probe.is_dir():
+        raise InputError(f"cannot create --out {out}: {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f"cannot write to {probe}: choose a folder you can write to")

@@ -371,7 +371,9 @@ class PublicLawSimulation:
         add(epo[child_case], "emergency_protection_order", c_issue, False)
         interim = rng.random(child.size) < self.p["interim_care_order_share"]
         interim &= ~np.isin(outcome, ["withdrawn"])
-        add(interim, "interim_care_order", c_issue + 14, False)
+        interim_day = np.minimum(c_issue + 14, c_final)
+        interim &= interim_day <= self.world.end_day
+        add(interim, "interim_care_order", interim_day, False)
         split = {
             "care_order": ["care_order"],
             "placement_order": ["care_order", "placement_order"],

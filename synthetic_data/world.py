@@ -563,6 +563,9 @@ def _residences(
     date_from = np.concatenate([start, when])
     order = np.lexsort((date_from, person))
     person, lsoa, date_from = person[order], lsoa[order], date_from[order]
+    # Two moves on one day: only the second address counts.
+    superseded = np.r_[(person[1:] == person[:-1]) & (date_from[1:] == date_from[:-1]), False]
+    person, lsoa, date_from = person[~superseded], lsoa[~superseded], date_from[~superseded]
     date_to = np.r_[date_from[1:] - 1, NO_DATE]
     date_to[np.r_[person[1:] != person[:-1], True]] = NO_DATE
 
