@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {gen_seconds:.1f} s in generate() ({main_run['wall_seconds_with_startup']:.1f}"
               f" s with interpreter start-up), peak RSS {gb(main_run['peak_rss_bytes'])}, "
               f"{total_rows:,} rows in {len(rows)} tables, "
-              f"{main_run['manifest']['chunks']} chunk(s)", flush=True)
+              f"{main_run['manifest']['chunks']} chunk(s); RUSAGE_CHILDREN peak "
+              f"{gb(main_run['children_peak_rss_bytes'])}", flush=True)
 
         # 3. Against writing the same tables to Parquet.
         print("[3] writing the same tables with pyarrow (zstd)...", flush=True)

@@ -27,7 +27,7 @@ from synthetic_data.records import (
     reference_tables,
     world_tables,
 )
-from synthetic_data.world import build_world
+from synthetic_data.world import build_world, give_test_range_numbers_first
 
 STEPS = ("world", "public law", "private law", "records", "write")
 
@@ -57,6 +57,9 @@ def generate(config: GenerationConfig) -> Path:
             progress.update(1)
             simulate_private_law(world, load_params("private_law"), book,
                                  config.financial_years, scale, rng, pools)
+            give_test_range_numbers_first(world, np.unique(np.concatenate(
+                [book.frame("children")["person"].to_numpy(dtype=np.int64),
+                 book.frame("adults")["person"].to_numpy(dtype=np.int64)])))
             progress.update(1)
             tables = cafcass_tables(world, book, load_params("recording"), chunk, rng)
             tables.update(world_tables(world))

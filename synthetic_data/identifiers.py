@@ -8,8 +8,9 @@ must pass it, and they must also be impossible to confuse with a real person's n
 
 So numbers are drawn from the 999 block first: NHS England publishes 999 000 0000 to 999 999 9999
 as the range for test data, never issued to patients. That block holds about 909,000 valid
-numbers, which covers classroom-scale data sets (those only ever use 999). A national-scale world
-needs tens of millions, so further numbers come from the 998, 997, ..., 900 blocks in turn: none of
+numbers, fewer than a classroom world holds, so the generator gives them to the people who appear
+in records (see ``world.give_test_range_numbers_first``). Larger worlds need tens of millions, so
+further numbers come from the 998, 997, ..., 900 blocks in turn: none of
 the 9xx blocks are issued to patients in England and Wales, though only 999 is the official test
 range. About 91 million numbers are available in all; asking for more raises ValueError.
 """

@@ -263,7 +263,9 @@ TABLES: tuple[Table, ...] = (
             C("ethnicity", "string", "True ethnic group (ONS 5 groups)."),
             C("forename", "string", "True first name."),
             C("surname", "string", "Surname at birth (children: as registered)."),
-            C("nhs_number", "string", "True NHS number (999 test range)."),
+            C("nhs_number", "string", "True NHS number: the 999 test range for everyone who "
+              "appears in a record, neighbouring unissued 9xx blocks for the rest (the 999 block "
+              "holds only about 909,000 valid numbers)."),
             C("mother_id", "int", "person_id of the mother (children).", nullable=True),
             C("father_id", "int", "person_id of the registered father, if any (children).",
               nullable=True),

@@ -667,3 +667,23 @@ def _deaths(params, dob, role, last_birth, partnerships, n_m, end_day, rng) -> n
     t = piecewise_exponential_time(start_age, edges, probs, rng)
     death = from_day + np.where(np.isfinite(t), t * DAYS_PER_YEAR, 1e7).astype(np.int64)
     return np.where(death <= end_day, death, NO_DATE).astype(np.int64)
+
+
+def give_test_range_numbers_first(world: World, priority: np.ndarray) -> None:
+    """Hand the NHS numbers of the 999 test range to the people who appear in records first.
+
+    The 999 block has about 909,000 valid numbers, fewer than a classroom world holds; the rest
+    come from the neighbouring unissued 9xx blocks. People in court records are the ones whose
+    numbers learners see and check, so they get the official test range. The set of numbers,
+    and so their uniqueness, does not change.
+    """
+    numbers = world.nhs_number
+    block = np.array([n[:3] for n in numbers], dtype=object) if numbers.size else numbers
+    order_numbers = np.argsort(-block.astype(np.int64), kind="stable")  # 999 first, as drawn
+    first = np.zeros(world.size, dtype=bool)
+    first[priority] = True
+    order_people = np.r_[np.flatnonzero(first), np.flatnonzero(~first)]
+    reassigned = np.empty_like(numbers)
+    reassigned[order_people] = numbers[order_numbers]
+    world.nhs_number = reassigned
+
