@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic_data.api import generate
 from synthetic_data.realism import CHECKS, COLUMNS, Dataset, judge, run_check
 from synthetic_data.report import REPORT_FILES, summary, write_report
 
@@ -27,10 +26,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def classroom(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default classroom dataset (default scale and seed), generated once per session."""
-    out = tmp_path_factory.mktemp("realism") / "classroom"
-    return generate(out, progress=False)
+def classroom(classroom_dataset: Path) -> Path:
+    """The default classroom dataset (default scale and seed), shared with the other tests."""
+    return classroom_dataset
 
 
 @pytest.fixture(scope="session")
