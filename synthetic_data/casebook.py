@@ -78,17 +78,19 @@ def hearing_schedule(
     issue_day: np.ndarray,
     final_day: np.ndarray,
     end_day: int,
-    first_hearing_days: tuple[int, int],
-    weeks_per_further: float,
-    names: tuple[str, str, str, str],
+    params: dict,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Hearings of each case: a first hearing, further ones every few weeks, and a final one.
 
-    ``names`` = (first, further, pre-final, final). Hearings after the end of the period are not
-    yet held and are left out. Cases shorter than the first hearing go straight to the final one.
+    ``params`` is a law type's ``hearings`` section: ``first_hearing_days``,
+    ``weeks_per_further_hearing`` and ``names`` (first, further, pre-final, final). Hearings after
+    the end of the period are not yet held and are left out. Cases shorter than the first hearing
+    go straight to the final one.
     """
-    lo, hi = first_hearing_days
+    lo, hi = params["first_hearing_days"]
+    weeks_per_further = params["weeks_per_further_hearing"]
+    names = params["names"]
     first = issue_day + lo + (rng.random(issue_day.size) * (hi - lo + 1)).astype(np.int64)
     first = np.minimum(first, final_day)
     span = np.maximum(final_day - first, 0)

@@ -244,12 +244,8 @@ class PrivateLawSimulation:
         book.add("relationships", case_no=c[present], adult=a[present], child=k[present],
                  relationship=r[present].astype(object))
         book.add("applications", case_no=case_no, application_type=app, day=issue_day)
-        h = p["hearings"]
-        book.add("hearings", **hearing_schedule(
-            case_no, issue_day, final_day, w.end_day, tuple(h["first_hearing_days"]),
-            h["weeks_per_further_hearing"],
-            ("first_hearing_dispute_resolution_appointment", "dispute_resolution_appointment",
-             "dispute_resolution_appointment", "final_hearing"), rng))
+        book.add("hearings", **hearing_schedule(case_no, issue_day, final_day, w.end_day,
+                                                p["hearings"], rng))
         final_kid = ~open_at_end[case_idx]
         book.add("orders", case_no=case_no[case_idx][final_kid], person=kid[final_kid],
                  order_type=outcome[case_idx][final_kid], day=final_day[case_idx][final_kid],

@@ -316,12 +316,8 @@ class PublicLawSimulation:
                                    final_day[pcase] - 28 - (rng.random(pcase.size) * 56).astype(int)))
         book.add("applications", case_no=np.concatenate(apps_case),
                  application_type=np.concatenate(apps_type), day=np.concatenate(apps_day))
-        h = p["hearings"]
-        book.add("hearings", **hearing_schedule(
-            case_no, issue_day, final_day, w.end_day, tuple(h["first_hearing_days"]),
-            h["weeks_per_further_hearing"],
-            ("case_management_hearing", "further_case_management_hearing",
-             "issues_resolution_hearing", "final_hearing"), rng))
+        book.add("hearings", **hearing_schedule(case_no, issue_day, final_day, w.end_day,
+                                                p["hearings"], rng))
         self._orders(case_no, child, child_case, outcome_name, issue_day, final_day, epo)
 
         # State for later years.

@@ -117,7 +117,8 @@ PUBLISHED: dict[str, dict[str, Any]] = {
     "recurrent_young_mothers": {
         "bullet": "A10", "value": 0.33, "tolerance": 0.20,
         "tolerance_why": "a small group (about 300 mothers at classroom scale, so one standard "
-                         "error is about 3 points, 9 % of the figure): tolerance 20 %", "cohort_fys": [2007, 2014], "within_years": 7,
+                         "error is about 3 points, 9 % of the figure): tolerance 20 %",
+        "cohort_fys": [2007, 2014], "within_years": 7,
         "mother_age_under": 20,
         "source": "A10 as cited in params/public_law.yaml: 1 in 3 of the youngest mothers "
                   "return within 7 years"},
@@ -506,7 +507,8 @@ def removal_share(ds: Dataset) -> list[dict]:
     mix tuned year by year can still miss the overall figure."""
     pub = PUBLISHED["removal_share"]
     outcome = closed_public_children(ds)["final_outcome"]
-    return [row("removal_share", "Children leaving proceedings removed from parental care", pub["bullet"], "public law orders", pub["value"],
+    return [row("removal_share", "Children leaving proceedings removed from parental care",
+                pub["bullet"], "public law orders", pub["value"],
                 share(outcome.isin(pub["outcomes"])),
                 note=pub["source"] + "; closed public law children, all years")]
 
