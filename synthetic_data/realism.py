@@ -37,6 +37,8 @@ from synthetic_data.errors import InputError
 from synthetic_data.geography import local_authorities
 from synthetic_data.params import interpolate_by_year, load_params
 from synthetic_data.population import target_children
+from synthetic_data.private_law import annual_volumes as private_annual_volumes
+from synthetic_data.public_law import annual_volumes as public_annual_volumes
 
 TOLERANCE = 0.10  # relative: |generated - target| <= TOLERANCE * |target|
 COLUMNS = ("check", "figure", "bullet", "group", "x", "target", "generated", "tolerance",
@@ -313,69 +315,68 @@ def _count_by_fy(ds: Dataset, law_type: str, country: str) -> pd.Series:
     return frame.groupby("fy").size()
 
 
-def public_volumes_england(ds: Dataset) -> list[dict]:
-    """s31 applications received in England per FY against the published series (A2)."""
-    if "England" not in ds.countries:
-        return []
+def _volume_targets(law_type: str, country: str, ds: Dataset) -> dict[int, float]:
+    """Published yearly volumes at national scale, from the same function the simulation uses,
+    so the report and the generator can never read the parameters differently."""
     if not ds.full_fys:
         raise NoData("no financial year lies wholly inside the period")
-    vol = load_params("public_law")["volumes"]
-    target = interpolate_by_year({int(k): v for k, v in vol["england_by_fy"].items()}, ds.full_fys)
-    counts = _count_by_fy(ds, "public", "England")
-    return [row("public_cases_england", "Care (s31) applications received, England", "A2",
-                "public law volumes", target[fy] * ds.scale, counts.get(fy, 0), x=fy_label(fy),
-                note="params/public_law.yaml volumes.england_by_fy x scale")
+    annual = public_annual_volumes if law_type == "public" else private_annual_volumes
+    fys = range(ds.full_fys[0], ds.full_fys[-1] + 1)
+    volumes = annual(load_params(f"{law_type}_law"), fys, [country])
+    return {fy: volumes[(country, fy)] for fy in ds.full_fys}
+
+
+def _yearly_volume_rows(ds: Dataset, law_type: str, check: str, figure: str, group: str,
+                        note: str) -> list[dict]:
+    if "England" not in ds.countries:
+        return []
+    target = _volume_targets(law_type, "England", ds)
+    counts = _count_by_fy(ds, law_type, "England")
+    return [row(check, figure, "A2", group, target[fy] * ds.scale, counts.get(fy, 0),
+                x=fy_label(fy), note=note)
             for fy in ds.full_fys]
 
 
-def public_volumes_wales(ds: Dataset) -> list[dict]:
-    """Cafcass Cymru care applications over the period: yearly counts are too small to judge."""
+def _period_volume_row(ds: Dataset, law_type: str, check: str, figure: str, group: str,
+                       note: str) -> list[dict]:
+    """Welsh volumes over the whole period: yearly counts are too small to judge."""
     if "Wales" not in ds.countries:
         return []
-    if not ds.full_fys:
-        raise NoData("no financial year lies wholly inside the period")
-    vol = load_params("public_law")["volumes"]
-    anchors = {int(k): v for k, v in vol["england_by_fy"].items()}
-    anchor_fy = int(vol["wales_anchor_fy"])
-    england = interpolate_by_year(anchors, ds.full_fys + [anchor_fy])
-    per_fy = [vol["wales_anchor_applications"] * england[fy] / england[anchor_fy]
-              for fy in ds.full_fys]
-    generated = _count_by_fy(ds, "public", "Wales").reindex(ds.full_fys, fill_value=0).sum()
-    return [row("public_cases_wales", "Care (s31) applications received, Wales, all full FYs",
-                "A2", "public law volumes", sum(per_fy) * ds.scale, generated,
-                x=f"{fy_label(ds.full_fys[0])}-{fy_label(ds.full_fys[-1])}",
-                note="wales_anchor_applications x England's index relative to the anchor FY x "
-                     "scale, summed over FYs (yearly Welsh counts are small at classroom scale)")]
+    target = sum(_volume_targets(law_type, "Wales", ds).values())
+    generated = _count_by_fy(ds, law_type, "Wales").reindex(ds.full_fys, fill_value=0).sum()
+    return [row(check, figure, "A2", group, target * ds.scale, generated,
+                x=f"{fy_label(ds.full_fys[0])}-{fy_label(ds.full_fys[-1])}", note=note)]
+
+
+def public_volumes_england(ds: Dataset) -> list[dict]:
+    """s31 applications received in England per FY against the published series (A2)."""
+    return _yearly_volume_rows(ds, "public", "public_cases_england",
+                               "Care (s31) applications received, England", "public law volumes",
+                               "params/public_law.yaml volumes.england_by_fy x scale")
+
+
+def public_volumes_wales(ds: Dataset) -> list[dict]:
+    """Cafcass Cymru care applications over the period."""
+    return _period_volume_row(
+        ds, "public", "public_cases_wales",
+        "Care (s31) applications received, Wales, all full FYs", "public law volumes",
+        "wales_anchor_applications x England's index relative to the anchor FY x scale, summed "
+        "over FYs (yearly Welsh counts are small at classroom scale)")
 
 
 def private_volumes_england(ds: Dataset) -> list[dict]:
     """Private law cases received in England per FY against the interpolated anchors (A2)."""
-    if "England" not in ds.countries:
-        return []
-    if not ds.full_fys:
-        raise NoData("no financial year lies wholly inside the period")
-    vol = load_params("private_law")["volumes"]
-    target = interpolate_by_year({int(k): v for k, v in vol["england_anchors"].items()},
-                                 ds.full_fys)
-    counts = _count_by_fy(ds, "private", "England")
-    return [row("private_cases_england", "Private law cases received, England", "A2",
-                "private law volumes", target[fy] * ds.scale, counts.get(fy, 0), x=fy_label(fy),
-                note="params/private_law.yaml volumes.england_anchors interpolated x scale")
-            for fy in ds.full_fys]
+    return _yearly_volume_rows(ds, "private", "private_cases_england",
+                               "Private law cases received, England", "private law volumes",
+                               "params/private_law.yaml volumes.england_anchors interpolated x "
+                               "scale")
 
 
 def private_volumes_wales(ds: Dataset) -> list[dict]:
     """Cafcass Cymru private law cases over the period, against the flat yearly figure (A2)."""
-    if "Wales" not in ds.countries:
-        return []
-    if not ds.full_fys:
-        raise NoData("no financial year lies wholly inside the period")
-    per_fy = load_params("private_law")["volumes"]["wales_per_fy"]
-    generated = _count_by_fy(ds, "private", "Wales").reindex(ds.full_fys, fill_value=0).sum()
-    return [row("private_cases_wales", "Private law cases received, Wales, all full FYs", "A2",
-                "private law volumes", per_fy * len(ds.full_fys) * ds.scale, generated,
-                x=f"{fy_label(ds.full_fys[0])}-{fy_label(ds.full_fys[-1])}",
-                note="wales_per_fy x number of full FYs x scale")]
+    return _period_volume_row(ds, "private", "private_cases_wales",
+                              "Private law cases received, Wales, all full FYs",
+                              "private law volumes", "wales_per_fy x number of full FYs x scale")
 
 
 CARE_RATE_FIGURES = {"care_applications_per_10000": "Care applications"}

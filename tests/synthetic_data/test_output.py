@@ -158,21 +158,13 @@ def test_failure_mid_run_leaves_no_folder(tmp_path, monkeypatch, exc):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failure_in_the_records_step_leaves_no_folder(tmp_path, monkeypatch):
+@pytest.mark.parametrize("step", ["cafcass_tables", "write_manifest"],
+                         ids=["records_step", "manifest"])
+def test_failure_in_a_pipeline_step_leaves_no_folder(tmp_path, monkeypatch, step):
     def broken(*args, **kwargs):
-        raise Boom("records failed")
+        raise Boom(f"{step} failed")
 
-    monkeypatch.setattr(generate_module, "cafcass_tables", broken)
-    with pytest.raises(Boom):
-        generate(tmp_path / "data", **MINI)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_failure_while_writing_the_manifest_leaves_no_folder(tmp_path, monkeypatch):
-    def broken(*args, **kwargs):
-        raise Boom("disk full")
-
-    monkeypatch.setattr(generate_module, "write_manifest", broken)
+    monkeypatch.setattr(generate_module, step, broken)
     with pytest.raises(Boom):
         generate(tmp_path / "data", **MINI)
     assert list(tmp_path.iterdir()) == []
