@@ -12,17 +12,34 @@ STAMP = $(VENV)/.installed
 DATA = data/classroom
 PYTEST = $(VPY) -m pytest -p no:cacheprovider
 PYTEST_ARGS ?=
+# Debian's chromium drives the browser tests (Playwright never downloads a browser here), and
+# JupyterHub's proxy comes from the npm registry into hub_config/node_modules.
+CHROMIUM = /usr/bin/chromium
+PROXY = hub_config/node_modules/.bin/configurable-http-proxy
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install data demo test test-fast lint bench report clean distclean
+.PHONY: help install system-deps data demo test test-fast lint bench report clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' \
 		$(MAKEFILE_LIST)
 
-install: $(STAMP) ## Create .venv if missing and install the pinned requirements
+install: $(STAMP) $(PROXY) ## Create .venv with the pinned requirements; install the hub's proxy
+
+system-deps: $(CHROMIUM) $(PROXY) ## Install Debian's chromium and the npm proxy only
+
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		chromium fonts-dejavu-core >/dev/null
+
+$(PROXY): hub_config/package.json hub_config/package-lock.json
+	npm ci --prefix hub_config --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +66,7 @@ demo: install data ## Set everything up and show where the platform is
 	@echo
 	@echo "Start Python from this folder with $(VPY)."
 
-test: install ## Run every test, slow and integration ones included
+test: install $(CHROMIUM) ## Run every test, slow and integration ones included
 	$(PYTEST) $(PYTEST_ARGS) tests
 
 test-fast: install ## Run the tests not marked slow or integration

@@ -12,6 +12,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from synthetic_data.api import TABLE_NAMES, generate, load, schema  # noqa: E402
+from synthetic_data.api import TABLE_NAMES, default_data_dir, generate, load, schema  # noqa: E402
 
-__all__ = ["TABLE_NAMES", "__version__", "generate", "load", "schema"]
+__all__ = ["TABLE_NAMES", "__version__", "default_data_dir", "generate", "load", "schema"]

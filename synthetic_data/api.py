@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,24 @@ from synthetic_data.schema import TABLES, TABLES_BY_NAME, Table
 
 TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in TABLES)
 DEFAULT_DATA = Path("data/classroom")
+DATA_DIR_VARIABLE = "FJ_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    """Where the course's dataset is, so that notebooks never hard-code a path.
+
+    A hub mounts the data read-only somewhere and sets ``FJ_DATA_DIR``; on a laptop the
+    repository's ``data/classroom`` is found from any folder inside the clone.
+    """
+    configured = os.environ.get(DATA_DIR_VARIABLE)
+    if configured:
+        return Path(configured)
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / DEFAULT_DATA / "manifest.json").exists():
+            return folder / DEFAULT_DATA
+    raise InputError(f"no dataset found: set {DATA_DIR_VARIABLE} to a generated dataset's folder, "
+                     "or run `make data` in the repository")
 
 
 def schema(name: str | None = None) -> Table | dict[str, Table]:
@@ -23,10 +42,13 @@ def schema(name: str | None = None) -> Table | dict[str, Table]:
     return TABLES_BY_NAME[name]
 
 
-def load(name: str, data_dir: str | Path = DEFAULT_DATA) -> pd.DataFrame:
-    """Read one table of a generated dataset as a DataFrame (dates as datetime64)."""
+def load(name: str, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Read one table of a generated dataset as a DataFrame (dates as datetime64).
+
+    Without ``data_dir`` the dataset is the one :func:`default_data_dir` finds.
+    """
     spec = schema(name)
-    folder = Path(data_dir)
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
     if not (folder / "manifest.json").exists():
         raise InputError(f"{folder} is not a generated dataset (no manifest.json); run "
                          f"`python -m synthetic_data generate --out {folder}` first")
@@ -50,8 +72,9 @@ def load(name: str, data_dir: str | Path = DEFAULT_DATA) -> pd.DataFrame:
                      "readable to you: the answer key is for graders only)")
 
 
-def manifest(data_dir: str | Path = DEFAULT_DATA) -> dict:
-    return json.loads((Path(data_dir) / "manifest.json").read_text(encoding="utf-8"))
+def manifest(data_dir: str | Path | None = None) -> dict:
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
 
 
 def generate(out: str | Path = DEFAULT_DATA, scale: float | None = None, seed: int = 42,
