@@ -16,19 +16,21 @@ PYTEST_ARGS ?=
 # JupyterHub's proxy comes from the npm registry into hub_config/node_modules.
 CHROMIUM = /usr/bin/chromium
 PROXY = hub_config/node_modules/.bin/configurable-http-proxy
+# The book serves MathJax itself (no CDN), from the npm registry into book/node_modules.
+MATHJAX = book/node_modules/mathjax/es5/tex-mml-chtml.js
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps data demo test test-fast lint bench report clean distclean
+.PHONY: help install system-deps data demo test test-fast lint bench report book clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' \
 		$(MAKEFILE_LIST)
 
-install: $(STAMP) $(PROXY) ## Create .venv with the pinned requirements; install the hub's proxy
+install: $(STAMP) $(PROXY) $(MATHJAX) ## Create .venv with the pinned requirements; install the hub's proxy and the book's MathJax
 
 system-deps: $(CHROMIUM) $(PROXY) ## Install Debian's chromium and the npm proxy only
 
@@ -39,6 +41,10 @@ $(CHROMIUM):
 
 $(PROXY): hub_config/package.json hub_config/package-lock.json
 	npm ci --prefix hub_config --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(MATHJAX): book/package.json book/package-lock.json
+	npm ci --prefix book --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(VPY):
@@ -86,8 +92,15 @@ report: install ## Write the realism report for data/classroom (generating it if
 	@[ -f $(DATA)/manifest.json ] || $(MAKE) --no-print-directory data
 	$(VPY) -m synthetic_data report --data $(DATA) --out $(DATA)/realism_report
 
+# The dataset is generated only if missing (never regenerated in place); build_book.py writes
+# the realism report and dictionary into book/_generated, runs `python -m grading release`
+# into book/released, builds with jupyter-book and prints the build time.
+book: install ## Build the course book into book/_build/html
+	@[ -f $(DATA)/manifest.json ] || $(MAKE) --no-print-directory data
+	$(VPY) book/build_book.py --data $(DATA)
+
 clean: ## Remove generated data and build outputs (keeps .venv)
-	rm -rf data build dist book/_build test-artifacts *.egg-info .pytest_cache .ruff_cache
+	rm -rf data build dist book/_build book/_generated book/released test-artifacts *.egg-info .pytest_cache .ruff_cache
 	find . -path ./$(VENV) -prune -o -path ./.git -prune -o \
 		-type d -name __pycache__ -prune -exec rm -rf {} +
 
