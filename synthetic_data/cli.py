@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"last month, YYYY-MM (default {DEFAULT_END})")
     g.add_argument("--format", type=_formats, default=("parquet",), dest="formats",
                    help=f"file formats, comma-separated: {', '.join(FORMATS)} (default parquet)")
+    g.add_argument("--project-key", default="fj-classroom-project",
+                   help="the project the trusted third party makes ALFs for: another key gives "
+                        "every person different ALFs (default fj-classroom-project)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
     r = sub.add_parser(
@@ -123,7 +126,8 @@ def _run(args: argparse.Namespace) -> int:
 
         config = GenerationConfig(scale=args.scale, seed=args.seed, out=args.out,
                                   region=args.region.lower(), start=args.start, end=args.end,
-                                  formats=args.formats, progress=not args.quiet)
+                                  formats=args.formats, progress=not args.quiet,
+                                  project_key=args.project_key)
         out = generate(config)
         from synthetic_data.api import manifest
 

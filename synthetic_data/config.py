@@ -36,6 +36,7 @@ class GenerationConfig:
     end: str = DEFAULT_END  # YYYY-MM, last month (inclusive)
     formats: tuple[str, ...] = ("parquet",)
     progress: bool = True
+    project_key: str = "fj-classroom-project"  # the TTP's project: it encrypts the ALFs
     extra: dict = field(default_factory=dict)
 
     @property
@@ -80,6 +81,9 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 def validate(config: GenerationConfig) -> GenerationConfig:
     """Return the config if it is usable; otherwise raise InputError saying what is wrong."""
+    if not config.project_key or not config.project_key.strip():
+        raise InputError("--project-key must be a non-empty string (it names the project whose "
+                         "ALFs are made)")
     if not np.isfinite(config.scale) or config.scale <= 0:
         raise InputError(f"--scale must be a positive number (got {config.scale}); "
                          f"{CLASSROOM_SCALE} is the classroom size, 1.0 national volumes")

@@ -1,4 +1,4 @@
-"""The pipeline: world, public law, private law, records, files. The order is visible here.
+"""The pipeline: world, public law, private law, records, linked sources, files. In this order.
 
 Large scales run in chunks: each chunk is a complete, independent world at a fraction of the
 scale (its own seed, drawn from the run's seed), so memory stays bounded as the scale grows and
@@ -15,7 +15,9 @@ import pandas as pd
 from synthetic_data import __version__
 from synthetic_data.casebook import CaseBook
 from synthetic_data.config import GenerationConfig, validate
+from synthetic_data.databases import write_databases
 from synthetic_data.geography import build_small_areas, local_authorities
+from synthetic_data.linked.build import linked_tables
 from synthetic_data.names import NamePools
 from synthetic_data.output import DatasetWriter, staged_output, write_manifest
 from synthetic_data.params import load_params, params_digest
@@ -29,7 +31,7 @@ from synthetic_data.records import (
 )
 from synthetic_data.world import build_world, give_test_range_numbers_first
 
-STEPS = ("world", "public law", "private law", "records", "write")
+STEPS = ("world", "public law", "private law", "records", "linked sources", "write")
 
 
 def generate(config: GenerationConfig) -> Path:
@@ -62,6 +64,8 @@ def generate(config: GenerationConfig) -> Path:
                  book.frame("adults")["person"].to_numpy(dtype=np.int64)])))
             progress.update(1)
             tables = cafcass_tables(world, book, load_params("recording"), chunk, rng)
+            progress.update(1)
+            tables.update(linked_tables(world, book, tables, chunk, config.project_key, rng))
             tables.update(world_tables(world))
             pop = population_table(world, config.calendar_years)
             population = pop if population is None else _add_counts(population, pop)
@@ -77,6 +81,7 @@ def generate(config: GenerationConfig) -> Path:
         merged = pd.concat(demand).groupby(["month", "service", "law_type"], as_index=False).sum()
         writer.write("cafcass_published_demand", merged)
         rows = writer.close()
+        write_databases(staging)
         write_manifest(staging, {
             "generator": "synthetic_data",
             "version": __version__,

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 PARAMS_DIR = Path(__file__).parent / "params"
-PARAM_FILES = ("world", "public_law", "private_law", "recording", "names")
+# Every YAML file in params/ is a parameter file; the manifest hashes them all.
+PARAM_FILES = tuple(sorted(path.stem for path in PARAMS_DIR.glob("*.yaml")))
 
 
 @cache

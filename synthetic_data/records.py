@@ -94,28 +94,21 @@ def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
     ethnicity = np.array(ETHNIC_GROUPS, dtype=object)[world.ethnicity[persons]]
     ethnicity = np.where(missing, None, ethnicity)
 
-    forename = world.forename[persons].copy()
-    age_days = first_day - world.dob[persons]
+    # True identifiers: the linked-sources step recaptures them through Cafcass's capture model
+    # (params/capture.yaml: "Baby" newborns, missing NHS numbers, typos ...).
     is_child = np.isin(persons, children["person"].to_numpy())
-    nb = params["newborn_names"]
-    baby = is_child & (
-        ((age_days < 7) & (rng.random(n_people) < nb["baby_share_under_7_days"]))
-        | ((age_days >= 7) & (age_days < 28) & (rng.random(n_people) < nb["baby_share_under_28_days"]))
-    )
-    forename = np.where(baby, nb["baby_forename"], forename)
-    has_nhs = rng.random(n_people) < params["nhs_number"]["recorded_share"]
     home = world.home_person()[persons]
     res = world.residence_index_at(home, first_day)
     postcode = np.where(res >= 0, world.residences.postcode[res.clip(min=0)], None)
     table_people = pd.DataFrame({
         "cafcass_person_id": person_ref,
         "person_type": np.where(is_child, "child", "adult"),
-        "forename": forename,
+        "forename": world.forename[persons],
         "surname": world.surname[persons],
         "sex": world.sex[persons],
         "date_of_birth": _date_or_none(world.dob[persons]),
         "ethnicity": ethnicity,
-        "nhs_number": np.where(has_nhs, world.nhs_number[persons], None),
+        "nhs_number": world.nhs_number[persons],
         "postcode": postcode,
         "first_case_received_date": _date_or_none(first_day),
     }).sort_values("cafcass_person_id", ignore_index=True)

@@ -11,32 +11,8 @@ names and identifiers), ``reference`` public statistics and geography, ``answer_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-DTYPES = ("int", "float", "string", "date", "bool")
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    dtype: str
-    description: str
-    real_field: str = ""  # the Cafcass / Data First / ONS field it stands in for, where known
-    nullable: bool = False
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    view: str
-    description: str
-    columns: tuple[Column, ...]
-    unit: str  # what one row is
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
+from synthetic_data.schema_linked import LINKED_TABLES, tre_tables
+from synthetic_data.schema_types import DTYPES, Column, Table  # noqa: F401 (re-exported)
 
 C = Column
 
@@ -329,8 +305,11 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
+# The linked sources are defined beside these; the TRE's tables are derived from both.
+TABLES = TABLES + LINKED_TABLES
+TABLES = TABLES + tre_tables(TABLES)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
-VIEWS = ("identifiable", "reference", "answer_key")
+VIEWS = ("identifiable", "tre", "reference", "answer_key")
 
 
 def table(name: str) -> Table:

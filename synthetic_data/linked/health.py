@@ -1,0 +1,236 @@
+"""Health: admissions, emergency department attendances, maternity and GP registrations.
+
+Each adult of the extract has, for each condition, a chance of at least one recorded contact in
+the period that depends on their group (``params/health.yaml``, calibration B); contacts fall on
+random days while they are alive and adult, some in the emergency department, some admitted.
+Children's contacts, maternity records and GP registrations follow the same world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synthetic_data.linked.cohort import Cohort, adult_window, child_window
+from synthetic_data.world import NO_DATE, ROLE_CHILD, World
+
+# Groups whose published figure covers a subgroup as well: measure -> (subgroup, remainder).
+NESTED = {"pl_parent": ("pl_infant_mother", "pl_parent"),
+          "comparison_adult": ("comparison_mother", "comparison_adult")}
+
+
+@dataclass
+class HealthEvents:
+    """Health contacts of the extract, by world person (positions)."""
+
+    admissions: pd.DataFrame  # person, admission_day, discharge_day, diagnosis_code, method, reason
+    attendances: pd.DataFrame  # person, attendance_day, diagnosis_code, reason
+    maternity: pd.DataFrame  # mother, baby, birth_day, gestation_weeks, smoking, booking_weeks
+    registrations: pd.DataFrame  # person, practice_code, lsoa, start_day, end_day
+
+
+def simulate_health(world: World, cohort: Cohort, params: dict,
+                    rng: np.random.Generator) -> HealthEvents:
+    adults = cohort.persons[world.role[cohort.persons] != ROLE_CHILD]
+    adult_group = cohort.group[world.role[cohort.persons] != ROLE_CHILD]
+    a_start, a_end = adult_window(world, adults)
+    live = a_end > a_start
+    adults, adult_group, a_start, a_end = adults[live], adult_group[live], a_start[live], a_end[live]
+
+    contacts: list[pd.DataFrame] = []
+    for reason, spec in params["conditions"].items():
+        p = group_probabilities(spec, adult_group)
+        has = rng.random(adults.size) < p
+        contacts.append(_contacts(adults[has], a_start[has], a_end[has], reason, spec, rng))
+    adult_contacts = pd.concat(contacts, ignore_index=True)
+
+    # Other emergency attendances top each group up to its published share with any attendance.
+    ed = params["emergency_department"]
+    seen = np.isin(adults, adult_contacts.loc[adult_contacts["setting"] == "ed", "person"])
+    top_up = _top_up(ed["any_attendance"], adult_group, seen)
+    more = (~seen) & (rng.random(adults.size) < top_up)
+    other_ed = _contacts(adults[more], a_start[more], a_end[more], "other",
+                         {"extra_contacts_mean": ed["extra_attendances_mean"], "ed_share": 1.0,
+                          "codes": ed["other_codes"]}, rng)
+    oa = params["other_admissions"]
+    admitted = rng.random(adults.size) < group_probabilities(oa, adult_group)
+    other_adm = _contacts(adults[admitted], a_start[admitted], a_end[admitted], "other",
+                          {"extra_contacts_mean": 0.3, "ed_share": 0.0, "codes": oa["codes"]}, rng)
+    frames = [adult_contacts, other_ed, other_adm, _children_contacts(world, cohort, params, rng)]
+    allc = pd.concat(frames, ignore_index=True)
+
+    maternity, births = _maternity(world, cohort, params, rng)
+    admissions = _admissions(pd.concat([allc[allc["setting"] == "admission"], births],
+                                       ignore_index=True), params, rng)
+    attendances = allc[allc["setting"] == "ed"].rename(columns={"day": "attendance_day"})
+    attendances = attendances[["person", "attendance_day", "diagnosis_code", "reason"]]
+    attendances = attendances.sort_values(["person", "attendance_day"], kind="stable",
+                                          ignore_index=True)
+    return HealthEvents(admissions=admissions, attendances=attendances, maternity=maternity,
+                        registrations=_registrations(world, cohort, params))
+
+
+def group_probabilities(spec: dict, group: np.ndarray) -> np.ndarray:
+    """Each person's chance, where a nested measure's remainder makes the whole group's share.
+
+    The published parents' figure includes the mothers of infants, who have their own figure;
+    the rest of the parents get whatever share makes the whole group come out as published.
+    """
+    p = np.zeros(group.size)
+    for name in np.unique(group):
+        if name in spec:
+            p[group == name] = spec[name]
+    for whole, (sub, rest) in NESTED.items():
+        n_sub, n_rest = (group == sub).sum(), (group == rest).sum()
+        if whole in spec and sub in spec and n_rest:
+            share = (spec[whole] * (n_sub + n_rest) - spec[sub] * n_sub) / n_rest
+            p[group == rest] = float(np.clip(share, 0.0, 1.0))
+    return p
+
+
+def _top_up(targets: dict, group: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Chance of another attendance for those not yet seen, so each measure meets its target."""
+    out = np.zeros(group.size)
+    for name in np.unique(group):
+        whole = next((w for w, pair in NESTED.items() if name in pair), None)
+        if whole is not None and whole in targets:
+            members, target = np.isin(group, NESTED[whole]), targets[whole]
+        elif name in targets:
+            members, target = group == name, targets[name]
+        else:
+            continue
+        already = float(seen[members].mean())
+        out[group == name] = max(0.0, (target - already) / (1 - already)) if already < 1 else 0.0
+    return out
+
+
+def _contacts(persons: np.ndarray, start: np.ndarray, end: np.ndarray, reason: str, spec: dict,
+              rng: np.random.Generator) -> pd.DataFrame:
+    """At least one contact each, on random days of the window; ED or admitted."""
+    n = 1 + rng.poisson(spec["extra_contacts_mean"], persons.size)
+    who = np.repeat(np.arange(persons.size), n)
+    span = (end - start)[who]
+    day = start[who] + (rng.random(who.size) * span).astype(np.int64)
+    setting = np.where(rng.random(who.size) < spec["ed_share"], "ed", "admission")
+    codes = list(spec["codes"])
+    weights = np.array([spec["codes"][c] for c in codes], dtype=float)
+    code = np.array(codes, dtype=object)[rng.choice(len(codes), who.size, p=weights / weights.sum())]
+    return pd.DataFrame({"person": persons[who], "day": day, "setting": setting,
+                         "diagnosis_code": code, "reason": reason})
+
+
+def _children_contacts(world: World, cohort: Cohort, params: dict,
+                       rng: np.random.Generator) -> pd.DataFrame:
+    ch = params["children"]
+    kids = cohort.persons[world.role[cohort.persons] == ROLE_CHILD]
+    in_proc = np.isin(kids, cohort.persons[cohort.in_cases])
+    start, end = child_window(world, kids)
+    live = end > start
+    kids, in_proc, start, end = kids[live], in_proc[live], start[live], end[live]
+    frames = []
+    for reason, codes, setting_ed in (("injury", ch["codes"], 0.9),
+                                      ("other", ch["other_codes"], 1.0)):
+        key = "injury" if reason == "injury" else "other_attendance"
+        p = np.where(in_proc, ch[key]["in_proceedings"], ch[key]["comparison"])
+        has = rng.random(kids.size) < p
+        frames.append(_contacts(kids[has], start[has], end[has], reason,
+                                {"extra_contacts_mean": 0.5, "ed_share": setting_ed,
+                                 "codes": codes}, rng))
+    p = np.where(in_proc, ch["other_admission"]["in_proceedings"], ch["other_admission"]["comparison"])
+    has = rng.random(kids.size) < p
+    frames.append(_contacts(kids[has], start[has], end[has], "other",
+                            {"extra_contacts_mean": 0.2, "ed_share": 0.0,
+                             "codes": ch["other_codes"]}, rng))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _maternity(world: World, cohort: Cohort, params: dict,
+               rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A maternity record per birth in the period to a mother in the extract (and her stay)."""
+    m = params["maternity"]
+    in_extract = np.zeros(world.size, dtype=bool)
+    in_extract[cohort.persons] = True
+    babies = np.flatnonzero((world.role == ROLE_CHILD) & (world.dob >= world.start_day)
+                            & (world.dob <= world.end_day))
+    babies = babies[in_extract[world.mother[babies]]]
+    infant = np.zeros(world.size, dtype=bool)
+    infant[cohort.persons[cohort.pl_infant]] = True
+    key = np.where(infant[babies], "in_proceedings", "other")
+
+    def chance(name: str) -> np.ndarray:
+        return np.where(key == "in_proceedings", m[name]["in_proceedings"], m[name]["other"])
+
+    n = babies.size
+    preterm = rng.random(n) < chance("preterm")
+    lo, hi = np.where(preterm, m["preterm_weeks"][0], m["term_weeks"][0]), np.where(
+        preterm, m["preterm_weeks"][1], m["term_weeks"][1])
+    weeks = lo + (rng.random(n) * (hi - lo + 1)).astype(np.int64)
+    early = rng.random(n) < chance("first_trimester_booking")
+    blo, bhi = np.where(early, m["booking_weeks_first_trimester"][0], m["booking_weeks_late"][0]), \
+        np.where(early, m["booking_weeks_first_trimester"][1], m["booking_weeks_late"][1])
+    booking = blo + (rng.random(n) * (bhi - blo + 1)).astype(np.int64)
+    mothers = world.mother[babies]
+    # Twins share one maternity: one record per mother and day.
+    frame = pd.DataFrame({
+        "mother": mothers, "baby": babies, "birth_day": world.dob[babies].astype(np.int64),
+        "gestation_weeks": weeks, "smoking_at_booking": rng.random(n) < chance("smoking_at_booking"),
+        "booking_weeks": booking,
+    }).sort_values(["mother", "birth_day", "baby"], kind="stable", ignore_index=True)
+    stays = frame.drop_duplicates(["mother", "birth_day"])
+    births = pd.DataFrame({
+        "person": stays["mother"].to_numpy(), "day": stays["birth_day"].to_numpy(),
+        "setting": "admission",
+        "diagnosis_code": np.where(stays["gestation_weeks"].to_numpy() < 37, "O60", "O80"),
+        "reason": "maternity"})
+    return frame, births
+
+
+def _admissions(contacts: pd.DataFrame, params: dict, rng: np.random.Generator) -> pd.DataFrame:
+    a = params["admission"]
+    n = len(contacts)
+    maternity = contacts["reason"].to_numpy() == "maternity"
+    mean = np.where(maternity, a["maternity_stay_mean_days"], a["stay_mean_days"])
+    stay = np.where(rng.random(n) < a["day_case_share"], 0, 1 + rng.geometric(1 / mean) - 1)
+    stay = np.where(maternity, np.maximum(stay, 1), stay)
+    method = np.where(maternity, "maternity",
+                      np.where(contacts["reason"].to_numpy() == "other", "elective", "emergency"))
+    out = pd.DataFrame({
+        "person": contacts["person"].to_numpy(), "admission_day": contacts["day"].to_numpy(),
+        "discharge_day": contacts["day"].to_numpy() + stay, "diagnosis_code":
+        contacts["diagnosis_code"].to_numpy(), "method": method, "reason": contacts["reason"].to_numpy()})
+    return out.sort_values(["person", "admission_day"], kind="stable", ignore_index=True)
+
+
+def _registrations(world: World, cohort: Cohort, params: dict) -> pd.DataFrame:
+    """GP registration spells: one per address spell (a child's are its mother's, from birth)."""
+    persons = cohort.persons
+    home = world.home_person()[persons]
+    r = world.residences
+    order = np.argsort(r.person, kind="stable")
+    r_person = r.person[order]
+    lo = np.searchsorted(r_person, home, side="left")
+    hi = np.searchsorted(r_person, home, side="right")
+    count = hi - lo
+    who = np.repeat(np.arange(persons.size), count)
+    idx = order[np.repeat(lo, count) + _ranks(count)]
+    p = persons[who]
+    start = np.maximum(r.date_from[idx].astype(np.int64), world.dob[p].astype(np.int64))
+    to = r.date_to[idx].astype(np.int64)
+    dod = world.dod[p].astype(np.int64)
+    end = np.where(dod != NO_DATE, np.where(to == NO_DATE, dod, np.minimum(to, dod)), to)
+    keep = ((end == NO_DATE) | (end >= start)) & (start <= world.end_day) & (
+        (end == NO_DATE) | (end >= world.start_day))
+    lsoa = r.lsoa[idx]
+    practice = lsoa // int(params["gp"]["small_areas_per_practice"])
+    out = pd.DataFrame({"person": p, "practice": practice, "lsoa": lsoa,
+                        "start_day": start, "end_day": end})[keep]
+    return out.sort_values(["person", "start_day"], kind="stable", ignore_index=True)
+
+
+def _ranks(count: np.ndarray) -> np.ndarray:
+    """0, 1, .., count-1 for each group, concatenated."""
+    total = int(count.sum())
+    starts = np.repeat(np.cumsum(count) - count, count)
+    return np.arange(total) - starts
