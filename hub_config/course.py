@@ -1,0 +1,166 @@
+"""The one course configuration shared by the demo, the workshop server and Kubernetes.
+
+Every set-up reads the same `course.yaml` (course id, paths, groups, trainers, limits) and
+derives from it the per-role Jupyter configuration a single-user server runs with: learners get
+nbgrader's exchange and the Assignments panel but neither the formgrader nor the course list;
+trainers get the formgrader, which needs the server to allow framing by itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HUB_CONFIG = Path(__file__).resolve().parent
+REPO = HUB_CONFIG.parent
+COURSE_YAML = HUB_CONFIG / "course.yaml"
+# A settings file written by the workshop installer (or a test) that overrides course.yaml.
+SETTINGS_VARIABLE = "FJ_HUB_SETTINGS"
+
+LEARNER, TRAINER, GRADER = "learner", "trainer", "grader"
+
+# nbgrader's server extensions and JupyterLab plugins a learner must not see.
+LEARNER_DISABLED_SERVER_EXTENSIONS = (
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.course_list",
+)
+LEARNER_DISABLED_LAB_PLUGINS = (
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:course-list",
+    "@jupyter/nbgrader:create-assignment",
+)
+
+
+@dataclass(frozen=True)
+class Course:
+    """Where the course lives and who plays which part in it."""
+
+    course_id: str = "fj-course"
+    state_dir: Path = Path("/srv/fj-training")
+    data_dir: Path = Path("/srv/fj-training/data")
+    exchange_dir: Path = Path("/srv/fj-training/exchange")
+    course_dir: Path = Path("/srv/fj-training/course")
+    home_dir: Path = Path("/home")
+    learner_group: str = "fj-learners"
+    trainer_group: str = "fj-trainers"
+    grader_user: str = "fj-grader"
+    trainers: tuple[str, ...] = ("trainer",)
+    roster_file: Path = Path("/srv/fj-training/roster.txt")
+    mem_limit: str = "2G"
+    idle_timeout_seconds: int = 3600
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def role_config_root(self) -> Path:
+        """Per-role Jupyter configuration folders, generated at hub start."""
+        return self.state_dir / "jupyter-config"
+
+    def role_of(self, username: str) -> str:
+        """Trainers are the hub's admins; everyone else is a learner."""
+        return TRAINER if username in self.trainers else LEARNER
+
+    def roster(self) -> list[str]:
+        """Learner names pre-approved for sign-up (one a line; blank lines and # comments skipped)."""
+        return read_roster(self.roster_file)
+
+    def replace(self, **changes: Any) -> Course:
+        """A copy with some settings changed (paths given as strings are made Paths)."""
+        return _coerce(dataclasses.replace(self, **changes))
+
+
+def _coerce(course: Course) -> Course:
+    values = {}
+    for f in dataclasses.fields(Course):
+        value = getattr(course, f.name)
+        if f.type == "Path" and not isinstance(value, Path):
+            value = Path(value)
+        if f.name == "trainers":
+            value = tuple(value)
+        values[f.name] = value
+    return Course(**values)
+
+
+def load(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Course:
+    """Read course.yaml, then the settings file named by FJ_HUB_SETTINGS (or `path`), then overrides."""
+    settings: dict[str, Any] = yaml.safe_load(COURSE_YAML.read_text()) or {}
+    extra_file = path or os.environ.get(SETTINGS_VARIABLE)
+    if extra_file and Path(extra_file).exists():
+        settings.update(yaml.safe_load(Path(extra_file).read_text()) or {})
+    settings.update(overrides)
+    known = {f.name for f in dataclasses.fields(Course)}
+    extra = {k: v for k, v in settings.items() if k not in known}
+    kwargs = {k: v for k, v in settings.items() if k in known}
+    return _coerce(Course(**kwargs, extra=extra))
+
+
+def read_roster(path: str | os.PathLike[str]) -> list[str]:
+    """Names from a roster file; a missing file is an empty roster."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    names = []
+    for line in path.read_text().splitlines():
+        name = line.split("#", 1)[0].strip().split(",", 1)[0].strip().lower()
+        if name:
+            names.append(name)
+    return names
+
+
+# --- per-role Jupyter configuration ------------------------------------------------------------
+
+def nbgrader_config(course: Course, role: str) -> str:
+    """nbgrader_config.py for a role: everyone shares the course id and the exchange."""
+    lines = [
+        "# Generated from hub_config/course.yaml; edits are overwritten at hub start.",
+        "c = get_config()  # noqa: F821",
+        f"c.CourseDirectory.course_id = {course.course_id!r}",
+        f"c.Exchange.root = {str(course.exchange_dir)!r}",
+    ]
+    if role == TRAINER:
+        lines += [
+            f"c.CourseDirectory.root = {str(course.course_dir)!r}",
+            # Several trainers share one course folder through their group.
+            "c.CourseDirectory.groupshared = True",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def server_config(course: Course, role: str) -> dict[str, Any]:
+    """jupyter_server_config.json for a role."""
+    if role == TRAINER:
+        # The formgrader opens in a JupyterLab iframe; the hub's default `frame-ancestors 'none'`
+        # would block it.
+        return {"ServerApp": {"tornado_settings": {"headers": {
+            "Content-Security-Policy": "frame-ancestors 'self'"}}}}
+    return {"ServerApp": {"jpserver_extensions": {
+        name: False for name in LEARNER_DISABLED_SERVER_EXTENSIONS}}}
+
+
+def page_config(course: Course, role: str) -> dict[str, Any]:
+    """labconfig/page_config.json for a role: the nbgrader plugins it does not load."""
+    if role == TRAINER:
+        return {}
+    return {"disabledExtensions": {name: True for name in LEARNER_DISABLED_LAB_PLUGINS}}
+
+
+def write_role_config(course: Course, role: str, dest: Path | None = None) -> Path:
+    """Write a role's Jupyter configuration folder (put on JUPYTER_CONFIG_PATH) and return it."""
+    dest = Path(dest or course.role_config_root / role)
+    (dest / "labconfig").mkdir(parents=True, exist_ok=True)
+    (dest / "nbgrader_config.py").write_text(nbgrader_config(course, role))
+    (dest / "jupyter_server_config.json").write_text(json.dumps(server_config(course, role), indent=2))
+    (dest / "labconfig" / "page_config.json").write_text(json.dumps(page_config(course, role), indent=2))
+    for path in [dest, dest / "labconfig", *dest.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return dest
+
+
+def write_all_role_configs(course: Course) -> dict[str, Path]:
+    """Both roles' folders, regenerated at every hub start so they follow course.yaml."""
+    return {role: write_role_config(course, role) for role in (LEARNER, TRAINER)}

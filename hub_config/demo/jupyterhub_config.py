@@ -1,0 +1,32 @@
+"""JupyterHub configuration of the local demo (`make demo`): everything under build/demo/.
+
+All servers run as the user who ran `make demo` (no unix accounts are created), so the demo
+shows the course, not the isolation: learners see the dataset through a view without
+answer_key/, but nothing stops their code reading the real folder. Use the workshop set-up for
+a real cohort. Settings come from the file the demo runner writes (FJ_HUB_SETTINGS).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from jupyterhub.spawner import SimpleLocalProcessSpawner  # noqa: E402
+
+from hub_config import course as course_module  # noqa: E402
+from hub_config import hub  # noqa: E402
+
+c = get_config()  # noqa: F821
+course = course_module.load()
+hub.configure_common(
+    c, course, python=Path(sys.executable), hub_dir=course.state_dir / "hub",
+    bind_url=course.extra.get("bind_url", "http://127.0.0.1:8000"),
+    learner_data_dir=Path(course.extra["learner_data_dir"]),
+    book_dir=Path(course.extra.get("book_dir", hub.BOOK_HTML)),
+)
+c.JupyterHub.spawner_class = SimpleLocalProcessSpawner
+c.SimpleLocalProcessSpawner.home_dir_template = str(course.home_dir / "{username}")
+if os.geteuid() == 0:
+    # Running the demo as root (containers, CI) runs every server as root too.
+    c.Spawner.args = ["--allow-root"]

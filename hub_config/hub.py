@@ -1,0 +1,144 @@
+"""Configuration shared by the demo's and the workshop's jupyterhub_config.py.
+
+Both hubs use NativeAuthenticator (learners sign up; a trainer approves them, or the roster
+pre-approves them), run the book and the idle culler as hub services, route through the pinned
+configurable-http-proxy, and start each server with its role's Jupyter configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from pathlib import Path
+from typing import Any
+
+from jupyterhub.spawner import LocalProcessSpawner
+
+from hub_config import accounts, memory
+from hub_config.course import LEARNER, REPO, TRAINER, Course, write_all_role_configs
+
+PROXY = REPO / "hub_config" / "node_modules" / ".bin" / "configurable-http-proxy"
+BOOK_HTML = REPO / "book" / "_build" / "html"
+# Unix-safe hub names: they become system accounts on the workshop server.
+USERNAME_PATTERN = r"^[a-z][a-z0-9_-]{1,30}$"
+
+
+def free_port() -> int:
+    """A TCP port free right now on 127.0.0.1 (for the hub's internal and service ports)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def spawner_environment(course: Course, learner_data_dir: Path) -> dict[str, Any]:
+    """Variables every server gets; the role's config folder is chosen per user."""
+
+    def config_path(spawner: Any) -> str:
+        return str(course.role_config_root / course.role_of(spawner.user.name))
+
+    def data_dir(spawner: Any) -> str:
+        # Trainers open the full dataset in the demo; learners a view without answer_key/.
+        return str(course.data_dir if course.role_of(spawner.user.name) == TRAINER else learner_data_dir)
+
+    return {
+        "JUPYTER_CONFIG_PATH": config_path,
+        "FJ_DATA_DIR": data_dir,
+        "FJ_COURSE_ID": course.course_id,
+    }
+
+
+def configure_common(c: Any, course: Course, *, python: Path, hub_dir: Path, bind_url: str,
+                     learner_data_dir: Path, book_dir: Path = BOOK_HTML,
+                     service_user: str | None = None) -> None:
+    """Settings both hubs share. `python` must be runnable by every server's unix user."""
+    write_all_role_configs(course)
+    hub_dir.mkdir(parents=True, exist_ok=True)
+    c.JupyterHub.bind_url = bind_url
+    # Internal ports: fixed ones would collide with other hubs on the machine.
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{course.extra.get('hub_port') or free_port()}"
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{course.extra.get('proxy_api_port') or free_port()}"
+    c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
+    c.JupyterHub.pid_file = str(hub_dir / "jupyterhub.pid")
+    c.ConfigurableHTTPProxy.command = [str(PROXY)]
+    c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "proxy.pid")
+    # A fixed token in a 0600 file lets a restarted hub take over a proxy left running.
+    token_file = hub_dir / "proxy_token"
+    if not token_file.exists():
+        token_file.write_text(secrets.token_hex(32))
+        token_file.chmod(0o600)
+    c.ConfigurableHTTPProxy.auth_token = token_file.read_text().strip()
+
+    c.JupyterHub.authenticator_class = "native"
+    c.NativeAuthenticator.open_signup = False
+    c.NativeAuthenticator.minimum_password_length = 8
+    c.NativeAuthenticator.check_common_password = True
+    # NativeAuthenticator refuses unapproved users itself; roster names are pre-approved.
+    c.Authenticator.allow_all = True
+    c.Authenticator.admin_users = set(course.trainers)
+    c.Authenticator.allowed_users = set(course.roster())
+    c.Authenticator.username_pattern = USERNAME_PATTERN
+
+    c.Spawner.cmd = [str(python), "-m", "jupyterhub.singleuser"]
+    c.Spawner.default_url = "/lab"
+    c.Spawner.environment = spawner_environment(course, learner_data_dir)
+    c.Spawner.mem_limit = course.mem_limit
+    c.Spawner.start_timeout = 120
+    c.Spawner.http_timeout = 90
+    c.JupyterHub.cleanup_servers = True
+
+    book = {"name": "book", "url": f"http://127.0.0.1:{free_port()}",
+            "command": [str(python), str(REPO / "hub_config" / "book_service.py"), "--dir", str(book_dir)],
+            "display": True, "oauth_no_confirm": True}
+    culler = {"name": "idle-culler",
+              "command": [str(python), "-m", "jupyterhub_idle_culler",
+                          f"--timeout={course.idle_timeout_seconds}", "--cull-every=300"]}
+    if service_user:
+        book["user"] = service_user
+    c.JupyterHub.services = [book, culler]
+    c.JupyterHub.load_roles = [{
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }]
+
+
+class CourseSpawner(LocalProcessSpawner):
+    """LocalProcessSpawner for real unix users, made safe for a course.
+
+    Before a server starts, the hub user's unix account is created if missing (home 0700, in the
+    learner or trainer group), and refused if it exists outside those groups. After it starts, its
+    process is placed in a memory-limited cgroup where the machine allows it.
+    """
+
+    course: Course | None = None
+
+    async def start(self) -> Any:
+        course = self.course
+        accounts.ensure_course_account(course, self.user.name)
+        result = await super().start()
+        limit = memory.parse_size(self.mem_limit) if self.mem_limit else None
+        if limit and self.pid:
+            where = memory.limit_process(self.pid, f"fj-{self.user.name}", limit)
+            self.log.info("Memory limit for %s: %s", self.user.name, where or "not enforceable here")
+        return result
+
+
+def course_spawner(course: Course) -> type[CourseSpawner]:
+    """The spawner class bound to a course (JupyterHub instantiates it per user)."""
+    return type("BoundCourseSpawner", (CourseSpawner,), {"course": course})
+
+
+def roles_summary(course: Course) -> dict[str, str]:
+    """Who is what, for logs and the demo's banner."""
+    return {name: TRAINER for name in course.trainers} | {name: LEARNER for name in course.roster()}
+
+
+def add_repo_to_path() -> None:
+    """jupyterhub_config.py files import hub_config from the clone they sit in."""
+    import sys
+
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    os.environ.setdefault("FJ_REPO", str(REPO))

@@ -1,0 +1,117 @@
+"""A small HTTP client for a course hub: sign up, approve, log in, start servers, call the API.
+
+The demo uses it to create its accounts, the tests to drive a real hub the way a browser does,
+and the load benchmark to log many learners in at once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import requests
+
+
+class HubError(RuntimeError):
+    """The hub answered, but not as a working course hub should."""
+
+
+@dataclass
+class HubClient:
+    """One browser-like session on a hub at `url` (for example http://127.0.0.1:8000)."""
+
+    url: str
+    session: requests.Session | None = None
+    username: str | None = None
+
+    def __post_init__(self) -> None:
+        self.url = self.url.rstrip("/")
+        self.session = self.session or requests.Session()
+
+    def _xsrf(self, path: str) -> str:
+        self.session.get(f"{self.url}{path}", timeout=30)
+        return self.session.cookies.get("_xsrf", "")
+
+    def signup(self, username: str, password: str) -> str:
+        """Post the sign-up form; return the page's message text."""
+        xsrf = self._xsrf("/hub/signup")
+        r = self.session.post(f"{self.url}/hub/signup", timeout=30, data={
+            "username": username, "signup_password": password,
+            "signup_password_confirmation": password, "_xsrf": xsrf})
+        if r.status_code != 200:
+            raise HubError(f"sign-up of {username} answered {r.status_code}")
+        return r.text
+
+    def login(self, username: str, password: str) -> bool:
+        """Log in through the form; True if the hub accepted the password and approval."""
+        xsrf = self._xsrf("/hub/login")
+        r = self.session.post(f"{self.url}/hub/login?next=", timeout=60, allow_redirects=False,
+                              data={"username": username, "password": password, "_xsrf": xsrf})
+        ok = r.status_code in (302, 303) and "jupyterhub-session-id" in self.session.cookies
+        if ok:
+            self.username = username
+        return ok
+
+    def approve(self, username: str) -> None:
+        """As a trainer: approve a pending sign-up (NativeAuthenticator toggles approval)."""
+        if self.is_approved(username):
+            return
+        r = self.session.get(f"{self.url}/hub/authorize/{username}", timeout=30)
+        if r.status_code != 200:
+            raise HubError(f"approving {username} answered {r.status_code}")
+
+    def is_approved(self, username: str) -> bool:
+        r = self.session.get(f"{self.url}/hub/authorize", timeout=30)
+        if r.status_code != 200:
+            raise HubError(f"the authorisation page answered {r.status_code}")
+        # Each row has the user's name and an Authorize/Unauthorize link.
+        row = r.text.split(f"/authorize/{username}\"", 1)
+        return len(row) == 2 and "Unauthorize" in row[1][:200]
+
+    def token(self) -> str:
+        """An API token for the logged-in user (made through the hub's token page API)."""
+        xsrf = self.session.cookies.get("_xsrf", "")
+        r = self.session.post(f"{self.url}/hub/api/users/{self.username}/tokens", timeout=30,
+                              json={"note": "hubclient", "expires_in": 3600},
+                              headers={"X-XSRFToken": xsrf, "Referer": f"{self.url}/hub/token"})
+        if r.status_code != 201:
+            raise HubError(f"token request answered {r.status_code}: {r.text[:200]}")
+        return r.json()["token"]
+
+    def start_server(self, timeout: float = 120) -> float:
+        """Start the user's server through /hub/spawn and wait for JupyterLab; return seconds."""
+        began = time.monotonic()
+        self.session.get(f"{self.url}/hub/spawn", timeout=timeout)
+        self.wait_for_lab(timeout - (time.monotonic() - began))
+        return time.monotonic() - began
+
+    def wait_for_lab(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            r = self.session.get(f"{self.url}/user/{self.username}/api/status", timeout=30)
+            last = r.status_code
+            if r.status_code == 200 and r.headers.get("Content-Type", "").startswith("application/json"):
+                return
+            time.sleep(0.5)
+        raise HubError(f"{self.username}'s server was not ready in {timeout:.0f}s (last {last})")
+
+    def lab_api(self, path: str, method: str = "GET", **kwargs: object) -> requests.Response:
+        """Call the user's own server (for example `api/assignments?course_id=...`)."""
+        xsrf = self.session.cookies.get("_xsrf", "")
+        headers = {"X-XSRFToken": xsrf}
+        return self.session.request(method, f"{self.url}/user/{self.username}/{path.lstrip('/')}",
+                                    headers=headers, timeout=120, **kwargs)
+
+
+def wait_for_hub(url: str, timeout: float = 60) -> None:
+    """Wait until the hub answers through its proxy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url.rstrip('/')}/hub/api/", timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    raise HubError(f"no hub at {url} after {timeout:.0f}s")

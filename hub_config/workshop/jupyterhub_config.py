@@ -1,0 +1,33 @@
+"""JupyterHub configuration of the workshop server: one machine, 10 to 60 learners.
+
+Every learner and trainer is a unix user (isolation by the operating system); NativeAuthenticator
+takes sign-ups, which a trainer approves at /hub/authorize unless the name is on the roster.
+Settings come from hub_config/course.yaml overridden by FJ_HUB_SETTINGS (the installer writes
+/etc/fj-training/course.yaml). Run as root: `jupyterhub -f hub_config/workshop/jupyterhub_config.py`.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from hub_config import course as course_module  # noqa: E402
+from hub_config import hub, runtime  # noqa: E402
+
+c = get_config()  # noqa: F821
+os.environ.setdefault(course_module.SETTINGS_VARIABLE, "/etc/fj-training/course.yaml")
+course = course_module.load()
+python = Path(course.extra.get("python") or runtime.ensure_runtime(course.state_dir / "runtime"))
+
+hub.configure_common(
+    c, course, python=python, hub_dir=course.state_dir / "hub",
+    bind_url=course.extra.get("bind_url", "http://:8000"),
+    learner_data_dir=course.data_dir,  # answer_key/ is closed to learners by its permissions
+    book_dir=Path(course.extra.get("book_dir", hub.BOOK_HTML)),
+    service_user="nobody",
+)
+c.JupyterHub.spawner_class = hub.course_spawner(course)
+c.Spawner.notebook_dir = "~"
+# Learners keep their servers between sessions only while active; homes persist regardless.
+c.JupyterHub.shutdown_on_logout = False
