@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import importlib.util
 import json
+import os
 import shutil
 import socket
 import sys
@@ -66,6 +67,9 @@ def fixture_course() -> dict:
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small dataset generated for the session, or the one FJ_BOOK_TEST_DATA names."""
+    if os.environ.get("FJ_BOOK_TEST_DATA"):
+        return Path(os.environ["FJ_BOOK_TEST_DATA"])
     from synthetic_data.api import generate
 
     return generate(tmp_path_factory.mktemp("book-data") / "data", progress=False, **TINY)
