@@ -1,0 +1,583 @@
+"""Autograde a cohort: every submission in its own sandbox, a worker per core, one writer.
+
+Workers only *run* submissions: each copies one submission into a private scratch folder,
+restores its graded cells from a read-only snapshot of the gradebook (nbgrader's sanitising
+preprocessors), executes it (see ``grading.execute``) and returns the executed notebook. The
+main process alone writes: it saves each result into ``autograded/`` and the gradebook with
+nbgrader's own ``SaveAutoGrades`` and ``AssignLatePenalties``, one submission at a time. SQLite
+never sees two writers, and the scores are those nbgrader would give, whatever the number of
+workers (``tests/grading/test_autograde.py`` proves serial and parallel runs identical).
+
+No submission stops the batch: each ends with a status (see ``STATUSES``) and a message, kept in
+``COURSE_DIR/grading_status.json`` for ``report`` and ``feedback``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import re
+import shutil
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from grading.errors import GradingError
+from grading.settings import DATA_DIR_VARIABLE, Settings
+
+# Statuses, from the most to the least serious; a submission's status is its most serious one.
+STATUSES: dict[str, str] = {
+    "error": "the grader itself failed on this submission (see the message); nothing was scored",
+    "invalid_notebook": "a file is not a readable notebook (bad JSON or format); scored zero",
+    "invalid_metadata": "nbgrader's cell metadata is too damaged to restore; scored zero",
+    "missing_notebook": "a notebook of the assignment is missing from the submission; it scored zero",
+    "kernel_died": "the kernel crashed (or ran out of memory); checks after the crash scored zero",
+    "timeout": "a cell ran past the time limit and was stopped; later cells were not run",
+    "needs_review": "its own code refers to the answer key or the grader's files; flagged for a trainer",
+    "truncated_output": "a cell produced enormous output; the excess was dropped",
+    "touched_files": "it wrote or deleted files (in its own scratch copy; nothing else was affected)",
+    "cells_restored": "cells it deleted, re-typed or edited (or their metadata) were restored first",
+    "graded": "graded normally",
+}
+SEVERITY = {name: rank for rank, name in enumerate(STATUSES)}
+LOCAL_DEFAULT_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every worker needs to know, picklable."""
+
+    db_url: str
+    data_dir: str
+    scratch_root: str
+    timeout: int = LOCAL_DEFAULT_TIMEOUT
+    memory_mb: int = 4096
+    file_mb: int = 200
+    output_limit: int = 2 * 2**20
+    accounts: tuple = ()
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Task:
+    """One learner's submission of one assignment."""
+
+    student: str
+    assignment: str
+    submitted: str
+    source: str
+    notebooks: tuple[str, ...]
+    fingerprint: str = ""
+
+
+@dataclass
+class Outcome:
+    """What a worker found: executed notebooks (JSON text) and what happened on the way."""
+
+    student: str
+    assignment: str
+    fingerprint: str = ""
+    statuses: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    notebooks: dict[str, str] = field(default_factory=dict)
+    flagged: bool = False
+    seconds: float = 0.0
+
+    def add(self, status: str, message: str) -> None:
+        self.statuses.append(status)
+        if message and message not in self.messages:
+            self.messages.append(message)
+
+    @property
+    def status(self) -> str:
+        return min(self.statuses or ["graded"], key=SEVERITY.__getitem__)
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.messages)
+
+
+# --------------------------------------------------------------------------- the cohort
+
+def fingerprint(*folders: Path) -> str:
+    """A hash of every file in the folders (links not followed), to skip unchanged work."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            digest.update(str(path.relative_to(folder)).encode())
+            if path.is_symlink():
+                digest.update(os.readlink(path).encode())
+            elif path.is_file():
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def released_assignments(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Assignments in the gradebook (released), with their notebooks' names."""
+    if not settings.gradebook.is_file():
+        raise GradingError(f"no gradebook at {settings.gradebook}: run `python -m grading release` first")
+    from nbgrader.api import Gradebook
+
+    with Gradebook(settings.db_url, settings.course_id) as gb:
+        return {a.name: tuple(sorted(n.name for n in a.notebooks)) for a in gb.assignments}
+
+
+def find_submissions(settings: Settings, assignment_ids: Iterable[str] | None) -> list[Task]:
+    """Every learner's submission of the chosen (default: every released) assignments."""
+    released = released_assignments(settings)
+    chosen = list(assignment_ids or [])
+    for assignment_id in chosen:
+        if assignment_id not in released:
+            raise GradingError(f"assignment {assignment_id!r} has not been released (released: "
+                               f"{', '.join(sorted(released)) or 'none'})")
+    chosen = chosen or sorted(released)
+    root = settings.submitted()
+    if not root.is_dir():
+        return []
+    tasks = []
+    for student_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for assignment_id in chosen:
+            folder = student_dir / assignment_id
+            if folder.is_dir() and not folder.is_symlink():
+                source = settings.course_dir / "source" / assignment_id
+                tasks.append(Task(student=student_dir.name, assignment=assignment_id,
+                                  submitted=str(folder), source=str(source),
+                                  notebooks=released[assignment_id],
+                                  fingerprint=fingerprint(folder, source)))
+    return tasks
+
+
+def read_statuses(settings: Settings) -> dict[str, dict]:
+    try:
+        return json.loads(settings.status_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as err:
+        raise GradingError(f"cannot read {settings.status_file}: {err}") from err
+
+
+def write_statuses(settings: Settings, statuses: dict[str, dict]) -> None:
+    tmp = settings.status_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(dict(sorted(statuses.items())), indent=1) + "\n", encoding="utf-8")
+    tmp.replace(settings.status_file)
+
+
+def pending(settings: Settings, tasks: list[Task], force: bool) -> list[Task]:
+    """Submissions not yet graded in their current form (all of them with ``force``)."""
+    if force:
+        return tasks
+    statuses = read_statuses(settings)
+    return [t for t in tasks
+            if statuses.get(f"{t.student}/{t.assignment}", {}).get("fingerprint") != t.fingerprint]
+
+
+def autograde(settings: Settings, tasks: list[Task], options: Options, workers: int,
+              progress: bool = True) -> list[Outcome]:
+    """Grade ``tasks`` with ``workers`` processes and record each result as it arrives."""
+    statuses = read_statuses(settings)
+    outcomes: list[Outcome] = []
+
+    def record(outcome: Outcome) -> None:
+        record_outcome(settings, outcome)
+        statuses[f"{outcome.student}/{outcome.assignment}"] = {
+            "status": outcome.status, "message": outcome.message, "seconds": round(outcome.seconds, 2),
+            "fingerprint": outcome.fingerprint,
+            "graded_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        write_statuses(settings, statuses)
+        outcomes.append(outcome)
+
+    bar = _progress(len(tasks), progress)
+    try:
+        run_tasks(tasks, options, workers, lambda o: (record(o), bar.update(1)))
+    finally:
+        bar.close()
+    return sorted(outcomes, key=lambda o: (o.assignment, o.student))
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="autograde", unit="submission", file=sys.stderr,
+                disable=not enabled or total == 0, dynamic_ncols=True)
+
+
+def run_tasks(tasks: list[Task], options: Options, workers: int,
+              on_result: Callable[[Outcome], object]) -> None:
+    """Run every task, in this process (``workers == 1``) or a pool; results in completion order."""
+    if workers <= 1 or len(tasks) <= 1:
+        init_worker(options, None)
+        for task in tasks:
+            on_result(grade_submission(task))
+        return
+    context = multiprocessing.get_context("spawn")
+    counter = context.Value("i", 0)
+    remaining = list(tasks)
+    for _attempt in (1, 2):
+        broken: list[Task] = []
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker,
+                                 initargs=(options, counter)) as pool:
+            futures = {pool.submit(grade_submission, task): task for task in remaining}
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    broken.append(task)
+                    continue
+                except Exception as err:  # a bug or an OS failure: report it, keep grading
+                    outcome = failed(task, f"{type(err).__name__}: {err}")
+                on_result(outcome)
+        if not broken:
+            return
+        remaining = broken
+    for task in remaining:
+        on_result(failed(task, "a grading worker process died twice on this batch"))
+
+
+def failed(task: Task, message: str) -> Outcome:
+    outcome = Outcome(task.student, task.assignment, task.fingerprint)
+    outcome.add("error", message)
+    return outcome
+
+
+# --------------------------------------------------------------------------- one worker
+
+_STATE: dict = {}
+
+
+def init_worker(options: Options, counter) -> None:
+    """Set a worker up: its sandbox account (one per worker when several are given), the
+    dataset for its kernels and a private runtime folder for kernel connection files."""
+    from grading.sandbox import Account
+
+    index = 0
+    if counter is not None:
+        with counter.get_lock():
+            index = counter.value
+            counter.value += 1
+    accounts = [Account(*a) if not isinstance(a, Account) else a for a in options.accounts]
+    account = accounts[index % len(accounts)] if accounts else None
+    runtime = Path(options.scratch_root) / f"runtime-{os.getpid()}-{os.urandom(8).hex()}"
+    runtime.mkdir(mode=0o711, exist_ok=True)
+    runtime.chmod(0o711)
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
+    os.environ[DATA_DIR_VARIABLE] = options.data_dir
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    _STATE.update(options=options, account=account)
+
+
+def grade_submission(task: Task) -> Outcome:
+    """Run one submission in its sandbox; never raises."""
+    from grading.sandbox import make_scratch
+
+    options: Options = _STATE["options"]
+    account = _STATE["account"]
+    outcome = Outcome(task.student, task.assignment, task.fingerprint)
+    started = time.perf_counter()
+    work, home = make_scratch(Path(options.scratch_root), account)
+    try:
+        _grade_in(task, options, account, work, home, outcome)
+    except Exception as err:  # never let one submission stop the batch
+        outcome.add("error", f"{type(err).__name__}: {err}")
+        outcome.notebooks.clear()
+    finally:
+        shutil.rmtree(work.parent, ignore_errors=True)
+        outcome.seconds = time.perf_counter() - started
+    if not outcome.statuses:
+        outcome.add("graded", "")
+    return outcome
+
+
+def _grade_in(task: Task, options: Options, account, work: Path, home: Path, outcome: Outcome) -> None:
+    from grading.sandbox import copy_submission_files, write_file
+
+    submitted, source = Path(task.submitted), Path(task.source)
+    for note in copy_submission_files(submitted, work, account):
+        outcome.add("graded", note)
+    for path in sorted(source.rglob("*")) if source.is_dir() else []:
+        rel = path.relative_to(source)
+        if path.is_file() and path.suffix != ".ipynb" and not _ignored(rel, options.ignore):
+            write_file(work, rel, path.read_bytes(), account)
+    texts: dict[str, str] = {}
+    for name in task.notebooks:
+        path = submitted / f"{name}.ipynb"
+        if path.is_symlink() or not path.is_file():
+            others = sorted(p.name for p in submitted.glob("*.ipynb"))
+            hint = f" (found: {', '.join(others)}; was it renamed?)" if others else ""
+            outcome.add("missing_notebook", f"{name}.ipynb is not in the submission{hint}")
+            continue
+        try:
+            texts[name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            outcome.add("invalid_notebook", f"{name}.ipynb cannot be read: {err}")
+            continue
+        # The kernel may open its own notebook; it gets the file exactly as submitted.
+        write_file(work, f"{name}.ipynb", texts[name].encode("utf-8"), account)
+    for name, text in texts.items():
+        nb = _prepare(task, name, text, options, outcome)
+        if nb is not None:
+            _execute(nb, task, name, options, account, work, home, outcome)
+            outcome.notebooks[name] = _to_json(nb)
+
+
+def _ignored(rel: Path, patterns: tuple[str, ...]) -> bool:
+    import fnmatch
+
+    return any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in patterns)
+
+
+def _to_json(nb) -> str:
+    import nbformat
+
+    return nbformat.writes(nb)
+
+
+def _resources(task: Task, name: str, db_url: str, path: str = "") -> dict:
+    return {"unique_key": name, "output_files_dir": f"{name}_files", "metadata": {"path": path},
+            "nbgrader": {"student": task.student, "assignment": task.assignment, "notebook": name,
+                         "db_url": db_url}}
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record.getMessage())
+
+
+REPAIRS = [
+    (re.compile(r"Attribute 'cell_type' for cell (\S+) has changed! \(should be: (\w+), got: (\w+)\)"),
+     "cell {0} had been changed from {1} to {2}; it was changed back"),
+    (re.compile(r"Attribute 'locked' for cell (\S+) has changed"),
+     "cell {0} had been unlocked; it was locked again"),
+    (re.compile(r"Attribute 'points' for cell (\S+) has changed"),
+     "the points of cell {0} had been changed; the assignment's points were used"),
+    (re.compile(r"Missing grade cell (\S+) encountered"),
+     "the graded cell {0} had been deleted; it was restored"),
+    (re.compile(r"Cell '(\S+)' does not exist in the database"),
+     "cell {0} is not part of the assignment; its grading metadata was ignored"),
+    (re.compile(r"Cell with id '(\S+)' exists multiple times"),
+     "cell {0} appeared more than once; only the first copy was graded"),
+]
+
+
+def _prepare(task: Task, name: str, text: str, options: Options, outcome: Outcome):
+    """Parse, restore the graded cells (nbgrader's sanitising preprocessors) and scan."""
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteCells,
+        OverwriteKernelspec,
+    )
+    from traitlets.config import Config
+
+    from grading import cells, scan
+
+    try:
+        nb = cells.parse_notebook(text)
+    except ValueError as err:
+        outcome.add("invalid_notebook", f"{name}.ipynb: {err}")
+        return None
+    with Gradebook(options.db_url) as gb:
+        source_nb = gb.find_notebook(name, task.assignment)
+        answers = {c.name for c in source_nb.solution_cells} - {c.name for c in source_nb.grade_cells}
+        # A locked cell as learners received it: the source without its hidden tests.
+        locked = {c.name: "\n".join(cells.split_regions(c.source, cells.BEGIN_HIDDEN, cells.END_HIDDEN)[0])
+                  for c in source_nb.source_cells if c.locked}
+    for cell in nb.cells:
+        gid = cells.grade_id(cell)
+        if gid in locked and cell.get("source", "").strip() != locked[gid].strip():
+            outcome.add("cells_restored", f"the locked cell {gid} had been edited; the original was restored")
+    present = {cells.grade_id(c) for c in nb.cells}
+    for missing in sorted(answers - present):
+        outcome.add("cells_restored", f"the answer cell {missing} is missing, so its question earns nothing")
+    config = Config()
+    config.OverwriteCells.add_missing_cells = True
+    handler = _Collect()
+    resources = _resources(task, name, options.db_url)
+    try:
+        for preprocessor in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+                             CheckCellMetadata):
+            instance = preprocessor(config=config)
+            instance.log = logging.getLogger(f"grading.sanitize.{os.getpid()}")
+            instance.log.propagate = False
+            instance.log.handlers = [handler]
+            nb, resources = instance(nb, resources)
+    except Exception as err:
+        reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        outcome.add("invalid_metadata", f"{name}.ipynb: its grading metadata could not be restored "
+                                        f"({reason})")
+        return None
+    for message in handler.records:
+        for pattern, template in REPAIRS:
+            match = pattern.search(message)
+            if match:
+                outcome.add("cells_restored", template.format(*match.groups()))
+                break
+    findings = scan.scan_notebook(nb)
+    if findings:
+        outcome.flagged = True
+        outcome.add("needs_review", "; ".join(str(f) for f in findings))
+    return nb
+
+
+def _execute(nb, task: Task, name: str, options: Options, account, work: Path, home: Path,
+             outcome: Outcome) -> None:
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import DeadKernelError
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import IgnorePattern, LimitOutput
+    from traitlets.config import Config
+
+    from grading.execute import GradingExecute, mark_not_run
+
+    config = Config()
+    config.GradingExecute.timeout = options.timeout
+    config.GradingExecute.output_limit = options.output_limit
+    config.GradingExecute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
+    config.SandboxedKernelManager.sandbox_home = str(home)
+    config.SandboxedKernelManager.memory_mb = options.memory_mb
+    config.SandboxedKernelManager.file_mb = options.file_mb
+    if account is not None:
+        config.SandboxedKernelManager.sandbox_uid = account.uid
+        config.SandboxedKernelManager.sandbox_gid = account.gid
+    before = _listing(work)
+    executor = GradingExecute(config=config)
+    resources = _resources(task, name, options.db_url, str(work))
+    nb.metadata.setdefault("kernelspec", {})["name"] = "python3"
+    try:
+        nb, resources = executor.preprocess(nb, resources)
+    except DeadKernelError:
+        outcome.add("kernel_died", f"{name}.ipynb: the kernel crashed while running it (for example "
+                                   "by exiting, or by running out of memory); checks after the crash "
+                                   "scored zero")
+    except (RuntimeError, NoSuchKernel, TimeoutError) as err:
+        text = str(err).splitlines()[0] if str(err) else type(err).__name__
+        outcome.add("kernel_died", f"{name}.ipynb: the kernel could not run it ({text})")
+    not_run = mark_not_run(nb, executor.completed, "this check was not run: the notebook stopped "
+                                                   "before reaching it")
+    if executor.timed_out:
+        cell = nb.cells[executor.timed_out[0]]
+        label = _label(cell, executor.timed_out[0])
+        outcome.add("timeout", f"{name}.ipynb: {label} ran for more than {options.timeout} s and was "
+                               f"stopped; {len(not_run)} check(s) after it were not run")
+    for index in sorted(executor.truncated):
+        outcome.add("truncated_output", f"{name}.ipynb: {_label(nb.cells[index], index)} printed more "
+                                        f"than {options.output_limit // 2**20} MB; the rest was dropped")
+    changes = _changes(before, _listing(work))
+    if changes:
+        outcome.add("touched_files", f"{name}.ipynb {changes} in its scratch copy (nothing outside it "
+                                     "was affected)")
+    for preprocessor in (IgnorePattern, ClearMetadataPreprocessor, LimitOutput):
+        nb, resources = preprocessor(config=Config())(nb, resources)
+
+
+def _label(cell, index: int) -> str:
+    from grading import cells
+
+    grade = cells.grade_id(cell)
+    return f"cell {index + 1}" + (f" ({grade})" if grade else "")
+
+
+def _listing(folder: Path) -> dict[str, tuple[int, int]]:
+    found = {}
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                stat = path.stat()
+                found[str(path.relative_to(folder))] = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            continue
+    return found
+
+
+def _changes(before: dict, after: dict) -> str:
+    deleted = sorted(set(before) - set(after))
+    created = sorted(set(after) - set(before))
+    changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
+    parts = []
+    for verb, names in (("deleted", deleted), ("wrote", created), ("changed", changed)):
+        if names:
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            parts.append(f"{verb} {len(names)} file(s) ({shown})")
+    return " and ".join(parts)
+
+
+# --------------------------------------------------------------------------- the writer
+
+def record_outcome(settings: Settings, outcome: Outcome) -> None:
+    """Save one result: autograded/<learner>/<assignment>/ and the gradebook, through
+    nbgrader's own SaveAutoGrades (so scores are nbgrader's), in the main process only."""
+    import nbformat
+    from nbgrader.api import Gradebook
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+    from traitlets.config import Config
+
+    from grading.nbgrader_config import make_config
+
+    submitted = settings.submitted(outcome.student, outcome.assignment)
+    coursedir = CourseDirectory(config=make_config(settings))
+    timestamp = coursedir.get_existing_timestamp(str(submitted))
+    dest = settings.autograded(outcome.student, outcome.assignment)
+    warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader with SQLAlchemy 2
+    with Gradebook(settings.db_url, settings.course_id) as gb:
+        gb.update_or_create_student(outcome.student)
+        if timestamp:
+            gb.update_or_create_submission(outcome.assignment, outcome.student, timestamp=timestamp)
+        else:
+            gb.update_or_create_submission(outcome.assignment, outcome.student)
+        notebook_names = [n.name for n in gb.find_assignment(outcome.assignment).notebooks]
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    stamp = submitted / "timestamp.txt"
+    if stamp.is_file() and not stamp.is_symlink():
+        shutil.copyfile(stamp, dest / "timestamp.txt")
+    for name in notebook_names:
+        text = outcome.notebooks.get(name)
+        if text is None:
+            _zero(settings, outcome, name)
+            continue
+        (dest / f"{name}.ipynb").write_text(text, encoding="utf-8")
+        nb = nbformat.reads(text, as_version=4)
+        resources = _resources(Task(outcome.student, outcome.assignment, "", "", ()), name, settings.db_url)
+        for preprocessor in (SaveAutoGrades, AssignLatePenalties):
+            nb, resources = preprocessor(config=Config())(nb, resources)
+        if outcome.flagged:
+            with Gradebook(settings.db_url, settings.course_id) as gb:
+                gb.find_submission_notebook(name, outcome.assignment, outcome.student).flagged = True
+                gb.db.commit()
+
+
+def _zero(settings: Settings, outcome: Outcome, name: str) -> None:
+    """A notebook that could not be graded scores zero everywhere, as nbgrader scores a missing one."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(settings.db_url, settings.course_id) as gb:
+        submission = gb.find_submission_notebook(name, outcome.assignment, outcome.student)
+        for grade in submission.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
+        submission.flagged = outcome.flagged
+        gb.db.commit()
+
+
+def outcome_dict(outcome: Outcome) -> dict:
+    data = asdict(outcome)
+    data.pop("notebooks")
+    data["status"] = outcome.status
+    return data

@@ -1,0 +1,323 @@
+"""The course's quality gate, run in CI over every assignment.
+
+For each assignment, in a throw-away course folder:
+
+1. the source follows notebooks/README.md (no outputs, objectives and estimated time at the
+   top, a visible assert in every test cell, a message on every hidden assert, no hard-coded
+   data paths, no answer key outside hidden tests, a wrong.yaml naming real answer cells);
+2. nbgrader generates the learner version, and no solution or hidden-test line appears in it;
+3. three submissions are autograded exactly as a cohort's would be: the solution must earn
+   full marks, the released notebook unchanged must run without errors outside its test cells
+   and earn zero, and the typical wrong answers of wrong.yaml must earn partial marks.
+
+Assignments are checked in parallel (a worker per core); each prints its solution's run time.
+"""
+
+from __future__ import annotations
+
+import ast
+import multiprocessing
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from grading import cells, scan
+from grading.course import Assignment, Course
+from grading.errors import GradingError
+
+ESTIMATED_TIME = re.compile(r"Estimated time:\s*(\d+)\s*minutes", re.IGNORECASE)
+HARD_CODED = ("data/classroom", "answer_key/", "identifiable/", ".parquet")
+ANSWER_STUDENTS = ("solution", "released", "wrong")
+
+
+@dataclass
+class CheckResult:
+    """What ``check`` found for one assignment."""
+
+    assignment: str
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    scores: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        parts = [f"{who} {got:g}/{out_of:g}" for who, (got, out_of) in self.scores.items()]
+        head = f"{'ok  ' if self.ok else 'FAIL'} {self.assignment}: solution ran in {self.seconds:.1f} s"
+        head += f" ({', '.join(parts)})" if parts else ""
+        return "\n".join([head, *(f"       - {p}" for p in self.problems)])
+
+
+# --------------------------------------------------------------------------- static checks
+
+def module_problems(course: Course) -> list[str]:
+    """Layout faults and modules without a written interpretation."""
+    problems = list(course.problems)
+    for module in course.modules:
+        written = False
+        for assignment in module.assignments:
+            try:
+                nb = cells.read_notebook(assignment.notebook)
+            except GradingError:
+                continue
+            written = written or any(cells.is_written_answer(c) for c in nb.cells)
+        if module.assignments and not written:
+            problems.append(f"module {module.name} has no manually graded written interpretation "
+                            "(a graded markdown solution cell)")
+    return problems
+
+
+def _asserts(source: str, where: str, problems: list[str]) -> list[ast.Assert]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        problems.append(f"{where} is not valid Python: {err.msg} (line {err.lineno})")
+        return []
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+
+
+def static_problems(assignment: Assignment, nb: object) -> list[str]:
+    """Everything notebooks/README.md requires that can be seen without running anything."""
+    problems: list[str] = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+            problems.append(f"cell {index + 1} has outputs or an execution count: clear them before "
+                            "committing")
+    top = nb.cells[0] if nb.cells else None
+    if top is None or top.cell_type != "markdown":
+        problems.append("the top cell must be markdown: title, learning objectives, estimated time")
+    else:
+        if "learning objectives" not in top.source.lower():
+            problems.append("the top cell does not state its 'Learning objectives'")
+        minutes = ESTIMATED_TIME.search(top.source)
+        if minutes is None:
+            problems.append("the top cell does not say 'Estimated time: N minutes'")
+        elif assignment.minutes and int(minutes.group(1)) != assignment.minutes:
+            problems.append(f"the top cell says {minutes.group(1)} minutes, module.yaml says "
+                            f"{assignment.minutes}")
+    ids = [cells.grade_id(c) for c in nb.cells if cells.grade_id(c)]
+    for duplicate in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(f"grade_id {duplicate} is used by more than one cell")
+    answer_ids = set()
+    for index, cell in enumerate(nb.cells):
+        label = cells.grade_id(cell) or f"cell {index + 1}"
+        if any(path in cell.source for path in HARD_CODED):
+            problems.append(f"{label} hard-codes a data path; use load('table') only")
+        if cells.is_answer_cell(cell):
+            answer_ids.add(cells.grade_id(cell))
+            outside, inside = cells.split_regions(cell.source, cells.BEGIN_SOLUTION, cells.END_SOLUTION)
+            if not inside:
+                problems.append(f"answer cell {label} has no ### BEGIN SOLUTION region")
+            if not any(line.strip() and not line.strip().startswith("#") for line in outside):
+                problems.append(f"answer cell {label} sets no harmless default outside its solution "
+                                "region, so the released notebook would fail with NameError")
+        if cells.is_test_cell(cell):
+            if not cells.points(cell):
+                problems.append(f"test cell {label} has no points")
+            if not _asserts(cells.visible_source(cell), f"visible part of {label}", problems):
+                problems.append(f"test cell {label} has no visible assert")
+            hidden = cells.hidden_source(cell)
+            for node in _asserts(hidden, f"hidden part of {label}", problems) if hidden.strip() else []:
+                if node.msg is None:
+                    problems.append(f"a hidden assert in {label} (line {node.lineno} of the hidden "
+                                    "tests) has no message for the learner")
+        if cell.cell_type == "code":
+            visible = cells.split_regions(cells.visible_source(cell), cells.BEGIN_SOLUTION,
+                                          cells.END_SOLUTION)
+            for table in scan.answer_key_tables():
+                if table in "\n".join(visible[0] + visible[1]):
+                    problems.append(f"{label} reads the answer key ({table}) outside hidden tests; "
+                                    "learners cannot read it")
+    problems += _wrong_answer_problems(assignment, answer_ids)
+    return problems
+
+
+def read_wrong_answers(assignment: Assignment) -> dict[str, str]:
+    path = assignment.wrong_answers
+    if not path.is_file():
+        raise GradingError(f"{path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise GradingError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from err
+    if not isinstance(data, dict):
+        raise GradingError(f"{path} must map answer cells' grade_ids to code")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _wrong_answer_problems(assignment: Assignment, answer_ids: set[str]) -> list[str]:
+    try:
+        wrong = read_wrong_answers(assignment)
+    except GradingError as err:
+        return [str(err)]
+    if not wrong:
+        return [f"{assignment.wrong_answers} has no wrong answer"]
+    return [f"wrong.yaml names {key}, which is not an answer cell" for key in wrong
+            if key not in answer_ids]
+
+
+# --------------------------------------------------------------------------- running
+
+def _submission(released: object, source: object, wrong: dict[str, str] | None) -> object:
+    """The released notebook with answer cells filled in: the solution, or wrong answers."""
+    import copy
+
+    nb = copy.deepcopy(released)
+    solutions = {cells.grade_id(c): c for c in source.cells if cells.is_answer_cell(c)}
+    for cell in nb.cells:
+        gid = cells.grade_id(cell)
+        if cells.is_answer_cell(cell) and gid in solutions and wrong is not None:
+            cell.source = wrong.get(gid, cells.solution_filled(solutions[gid])).rstrip("\n")
+    return nb
+
+
+def _auto_score(nb: object) -> tuple[float, float]:
+    from nbgrader.utils import determine_grade
+
+    got = out_of = 0.0
+    for cell in nb.cells:
+        if cells.is_test_cell(cell):
+            score, max_score = determine_grade(cell)
+            got += score or 0.0
+            out_of += max_score
+    return got, out_of
+
+
+def _errors(nb: object, test_cells: bool) -> list[str]:
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or cells.is_test_cell(cell) != test_cells:
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" or (output.get("output_type") == "stream"
+                                                        and output.get("name") == "stderr"):
+                what = (f"{output.get('ename')}: {output.get('evalue')}" if output.get("ename")
+                        else "wrote to stderr (a warning?), which nbgrader scores as a failure")
+                found.append(f"{cells.grade_id(cell) or f'cell {index + 1}'}: {what}".strip())
+    return found
+
+
+def check_assignment(assignment: Assignment, data_dir: str, timeout: int) -> CheckResult:
+    """Check one assignment end to end (see the module's docstring). Never raises."""
+    result = CheckResult(assignment.id)
+    try:
+        _check(assignment, Path(data_dir), timeout, result)
+    except Exception as err:  # one broken assignment must not stop the others
+        result.problems.append(f"check could not finish: {type(err).__name__}: {err}")
+    return result
+
+
+def _check(assignment: Assignment, data_dir: Path, timeout: int, result: CheckResult) -> None:
+    import nbformat
+
+    from grading import autograde, release
+    from grading.settings import Settings
+
+    source = cells.read_notebook(assignment.notebook)
+    result.problems += static_problems(assignment, source)
+    with tempfile.TemporaryDirectory(prefix=f"fj-check-{assignment.id}-") as tmp:
+        settings = Settings(notebooks=assignment.folder.parent.parent, course_dir=Path(tmp) / "course",
+                            data_dir=data_dir)
+        release.prepare_course_dir(settings)
+        release.copy_sources(settings, [assignment])
+        release.generate_learner_versions(settings, [assignment])
+        released = cells.read_notebook(settings.course_dir / "release" / assignment.id /
+                                       f"{assignment.id}.ipynb")
+        text = cells.released_text(released)
+        for line, where in cells.secret_lines(source).items():
+            if line in text:
+                result.problems.append(f"the released notebook contains a line of the {where}: {line!r}")
+        for marker in (cells.BEGIN_SOLUTION, cells.BEGIN_HIDDEN):
+            if marker in text:
+                result.problems.append(f"the released notebook still contains '{marker}'")
+        try:
+            wrong = read_wrong_answers(assignment)
+        except GradingError:
+            wrong = {}
+        variants = {"solution": _submission(released, source, {}), "released": released}
+        if wrong:
+            variants["wrong"] = _submission(released, source, wrong)
+        for student, nb in variants.items():
+            folder = settings.submitted(student, assignment.id)
+            folder.mkdir(parents=True)
+            nbformat.write(nb, folder / f"{assignment.id}.ipynb")
+        tasks = autograde.find_submissions(settings, [assignment.id])
+        scratch = Path(tmp) / "scratch"
+        scratch.mkdir(mode=0o711)
+        options = autograde.Options(db_url=settings.db_url, data_dir=str(data_dir),
+                                    scratch_root=str(scratch), timeout=timeout, memory_mb=0,
+                                    ignore=tuple(release_ignore()))
+        outcomes = {o.student: o for o in autograde.autograde(settings, tasks, options, workers=1,
+                                                              progress=False)}
+    for student in variants:
+        outcome = outcomes[student]
+        if outcome.status not in ("graded",):
+            result.problems.append(f"the {student} version ended with status {outcome.status}: "
+                                   f"{outcome.message}")
+        if assignment.id not in outcome.notebooks:
+            continue
+        nb = nbformat.reads(outcome.notebooks[assignment.id], as_version=4)
+        got, out_of = _auto_score(nb)
+        result.scores[student] = (got, out_of)
+        if student == "solution":
+            result.seconds = outcome.seconds
+            for error in _errors(nb, test_cells=False) + _errors(nb, test_cells=True):
+                result.problems.append(f"the solution fails at {error}")
+            if got != out_of:
+                result.problems.append(f"the solution earns {got:g} of {out_of:g} points, not full marks")
+        elif student == "released":
+            for error in _errors(nb, test_cells=False):
+                result.problems.append(f"the released notebook, unchanged, fails at {error}")
+            if got != 0:
+                result.problems.append(f"the released notebook, unchanged, earns {got:g} points, not zero")
+        elif not 0 < got < out_of:
+            result.problems.append(f"the wrong answers of wrong.yaml earn {got:g} of {out_of:g} points, "
+                                   "not partial marks")
+
+
+def release_ignore() -> list[str]:
+    from grading.nbgrader_config import IGNORED_FILES
+
+    return IGNORED_FILES
+
+
+def check_course(course: Course, assignments: list[Assignment], data_dir: Path, timeout: int,
+                 workers: int, echo: Callable[[str], object] = print) -> bool:
+    """Check every assignment (a worker per core) and the course layout; True if all pass."""
+    started = time.perf_counter()
+    problems = module_problems(course)
+    for problem in problems:
+        echo(f"FAIL course: {problem}")
+    if not assignments:
+        echo(f"No assignments found in {course.root}: nothing to check.")
+        return not problems
+    results: list[CheckResult] = []
+    if workers <= 1 or len(assignments) == 1:
+        for assignment in assignments:
+            results.append(check_assignment(assignment, str(data_dir), timeout))
+            echo(results[-1].summary())
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(assignments)), mp_context=context) as pool:
+            futures = [pool.submit(check_assignment, a, str(data_dir), timeout) for a in assignments]
+            for future in as_completed(futures):
+                results.append(future.result())
+                echo(results[-1].summary())
+    failed = [r for r in results if not r.ok]
+    echo(f"{len(results) - len(failed)} of {len(results)} assignment(s) pass"
+         f"{' and the course layout is fine' if not problems else ''} "
+         f"({time.perf_counter() - started:.1f} s, {workers} worker(s)).")
+    return not failed and not problems
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)

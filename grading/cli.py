@@ -1,0 +1,360 @@
+"""``python -m grading``: one function per command, each listing its steps in order.
+
+Defaults are relative to the repository (notebooks/, build/course, book/released,
+data/classroom), so the commands work from any folder. Bad input (an unknown assignment, a
+missing folder, an unreadable notebook) ends with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+from grading.errors import GradingError
+from grading.settings import (
+    DEFAULT_BOOK_DIR,
+    DEFAULT_COURSE_DIR,
+    DEFAULT_COURSE_ID,
+    DEFAULT_NOTEBOOKS,
+    Settings,
+    default_data_dir,
+)
+
+PROG = "python -m grading"
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (and exit code 2), like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _cores() -> int:
+    from grading.check import default_workers
+
+    return default_workers()
+
+
+def _doc(text: str) -> str:
+    return textwrap.dedent(text).strip()
+
+
+# --------------------------------------------------------------------------- commands
+
+def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
+    from grading import release
+    from grading.course import load_course
+
+    course = load_course(settings.notebooks)
+    assignments = course.select(args.assignments)
+    if not assignments:
+        print(f"No assignments found in {settings.notebooks}: nothing to release.")
+    book = Path(args.book_dir).absolute()
+    release.prepare_course_dir(settings)
+    release.copy_sources(settings, assignments)
+    release.generate_learner_versions(settings, assignments)
+    written = release.publish_to_book(settings, assignments, book)
+    course_json = release.write_course_json(course, book, settings.course_id)
+    release.publish_to_exchange(settings, assignments)
+    for path in written:
+        print(f"released {path}")
+    print(f"wrote {course_json}")
+    if settings.exchange is not None and assignments:
+        print(f"published {len(assignments)} assignment(s) to the exchange {settings.exchange} "
+              f"(course {settings.course_id})")
+    return 0
+
+
+def _released_ids(settings: Settings, ids: list[str]) -> list[str]:
+    from grading.autograde import released_assignments
+
+    released = released_assignments(settings)
+    for assignment_id in ids:
+        if assignment_id not in released:
+            raise GradingError(f"assignment {assignment_id!r} has not been released (released: "
+                               f"{', '.join(sorted(released)) or 'none'})")
+    return ids or sorted(released)
+
+
+def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
+    from grading.cohort import collect
+
+    ids = _released_ids(settings, args.assignments)
+    counts = collect(settings, ids)
+    if settings.exchange is None:
+        print(f"No exchange (local only): submissions are read from {settings.submitted()}"
+              "/<learner>/<assignment>/.")
+    for assignment_id, count in counts.items():
+        print(f"{assignment_id}: {count} submission(s)")
+    return 0
+
+
+def cmd_autograde(args: argparse.Namespace, settings: Settings) -> int:
+    from grading import autograde, sandbox
+    from grading.nbgrader_config import IGNORED_FILES
+
+    _require_data(settings)
+    accounts = sandbox.resolve_accounts([n for n in (args.sandbox_user or "").split(",") if n])
+    if os.geteuid() == 0 and not accounts:
+        print("warning: grading as root without --sandbox-user: learner code runs as root",
+              file=sys.stderr)
+    tasks = autograde.find_submissions(settings, args.assignments)
+    todo = autograde.pending(settings, tasks, args.force)
+    if not todo:
+        print(f"Nothing to grade: {len(tasks)} submission(s) found, none new or changed"
+              f"{'' if tasks else f' (submissions go in {settings.submitted()}/<learner>/<assignment>/)'}.")
+        return 0
+    if accounts:
+        sandbox.protect_course_dir(settings.course_dir)
+    workers = args.workers or _cores()
+    with tempfile.TemporaryDirectory(prefix="fj-grading-") as tmp:
+        scratch = Path(tmp)
+        scratch.chmod(0o711)
+        snapshot = scratch / f"gradebook-{os.urandom(16).hex()}.db"
+        snapshot.write_bytes(settings.gradebook.read_bytes())
+        snapshot.chmod(0o600)
+        options = autograde.Options(
+            db_url=f"sqlite:///{snapshot}", data_dir=str(settings.data_dir), scratch_root=str(scratch),
+            timeout=args.timeout, memory_mb=args.memory_mb, output_limit=args.output_mb * 2**20,
+            accounts=tuple(accounts), ignore=tuple(IGNORED_FILES))
+        outcomes = autograde.autograde(settings, todo, options, workers, progress=not args.quiet)
+    problems = [o for o in outcomes if o.status != "graded"]
+    print(f"Graded {len(outcomes)} submission(s) with {workers} worker(s); "
+          f"{len(problems)} with a problem status:")
+    for outcome in problems:
+        print(f"  {outcome.student}/{outcome.assignment}: {outcome.status}: {outcome.message}")
+    print(f"Statuses: {settings.status_file}")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from grading import feedback
+
+    ids = _released_ids(settings, args.assignments)
+    feedback.generate_feedback(settings, ids)
+    feedback.release_feedback(settings, ids)
+    pages = sorted(settings.feedback().glob("*/*/*.html")) if settings.feedback().is_dir() else []
+    print(f"{len(pages)} feedback page(s) in {settings.feedback()}")
+    if settings.exchange is not None:
+        print(f"released feedback to the exchange {settings.exchange}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from grading.cohort import export
+
+    to = Path(args.to).absolute() if args.to else settings.course_dir / "grades.csv"
+    print(f"wrote {export(settings, to)}")
+    return 0
+
+
+def _course_order(settings: Settings) -> list[str]:
+    from grading.course import load_course
+
+    try:
+        return [a.id for a in load_course(settings.notebooks).assignments]
+    except GradingError:
+        return []
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from grading.report import write_report
+
+    out = Path(args.out).absolute() if args.out else settings.course_dir / "reports"
+    page = write_report(settings, out, _course_order(settings))
+    print(f"wrote {out / 'scores.csv'}, {out / 'questions.csv'} and {page}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from grading.check import check_course
+    from grading.course import load_course
+
+    course = load_course(settings.notebooks)
+    assignments = course.select(args.assignments) if args.assignments else \
+        [a for a in course.assignments if a.notebook.is_file()]
+    if assignments:
+        _require_data(settings)
+    ok = check_course(course, assignments, settings.data_dir, args.timeout, args.workers or _cores())
+    return 0 if ok else 1
+
+
+def cmd_selfcheck(args: argparse.Namespace, settings: Settings) -> int:
+    from grading.cells import read_notebook
+    from grading.selfcheck import selfcheck
+
+    read_notebook(Path(args.notebook))  # a clear error before any kernel starts
+    text, ok = selfcheck(Path(args.notebook), settings.data_dir, args.timeout)
+    print(text)
+    return 0 if ok else 1
+
+
+def _require_data(settings: Settings) -> None:
+    if not (settings.data_dir / "manifest.json").is_file():
+        raise GradingError(f"no dataset at {settings.data_dir} (no manifest.json): pass --data-dir, "
+                           "set FJ_DATA_DIR or run `make data`")
+
+
+# --------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                    description=_doc("""
+        Release, collect, autograde, give feedback on and report on the course's nbgrader
+        assignments, and check the course itself.
+
+        A trainer's workshop, in order:
+          release      learner versions into the nbgrader course, the book and the exchange
+          collect      learners' submissions from the exchange
+          autograde    every submission, in parallel and sandboxed
+          feedback     HTML feedback without hidden tests (released to the exchange)
+          report       the cohort report: CSV and an HTML page with plots
+          export       nbgrader's CSV of grades
+        For authors and CI:  check       the quality gate over every assignment
+        For learners:        selfcheck   run my notebook's visible checks
+        """),
+        epilog=_doc("""
+        Relative defaults are resolved against the repository, so the commands work from any
+        folder. Errors in what you asked for end with one line and exit code 2.
+        Run `python -m grading COMMAND --help` for each command's options.
+        """))
+    parser.add_argument("--notebooks", type=Path, default=DEFAULT_NOTEBOOKS, metavar="DIR",
+                        help="the course's source notebooks, a folder per module (default: notebooks/)")
+    parser.add_argument("--course-dir", type=Path, default=DEFAULT_COURSE_DIR, metavar="DIR",
+                        help="the nbgrader course folder: source/, release/, submitted/, "
+                             "autograded/, feedback/, gradebook.db (default: build/course)")
+    parser.add_argument("--course-id", default=DEFAULT_COURSE_ID, metavar="ID",
+                        help=f"the nbgrader course id, used in the exchange (default: {DEFAULT_COURSE_ID})")
+    parser.add_argument("--exchange", type=Path, default=None, metavar="DIR",
+                        help="an nbgrader exchange root to publish to and collect from "
+                             "(default: none, local only)")
+    parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                        help="the dataset kernels read, exported to them as FJ_DATA_DIR "
+                             "(default: $FJ_DATA_DIR, else data/classroom)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
+
+    def command(name: str, func, summary: str, doc: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=_doc(doc),
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(func=func)
+        return sub
+
+    sub = command("release", cmd_release, "generate learner versions (nbgrader, book, exchange)", """
+        Generate the learner version of every assignment (or the ones named): solutions
+        replaced by stubs, hidden tests removed, by nbgrader's generate_assignment.
+
+        Writes COURSE_DIR/source/<id>/ (copied from notebooks/<module>/<id>/, without
+        wrong.yaml), COURSE_DIR/release/<id>/, COURSE_DIR/nbgrader_config.py and the gradebook;
+        the learner versions again as BOOK_DIR/<module>/<id>/<id>.ipynb with BOOK_DIR/course.json
+        (modules in order, their assignments, each released notebook's relative path) for the
+        course book; and, with --exchange, publishes them so learners can `nbgrader fetch_assignment`.
+        """)
+    sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="assignment ids (default: all)")
+    sub.add_argument("--book-dir", default=str(DEFAULT_BOOK_DIR), metavar="DIR",
+                     help="where the book reads learner versions (default: book/released)")
+
+    sub = command("collect", cmd_collect, "collect submissions from the exchange", """
+        With --exchange, run nbgrader collect for every released assignment (or the ones named),
+        taking each learner's latest submission into COURSE_DIR/submitted/<learner>/<id>/.
+        Without an exchange, submissions are placed in that folder directly; collect then only
+        counts them.
+        """)
+    sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                     help="assignment ids (default: all released)")
+
+    sub = command("autograde", cmd_autograde, "grade every submission, in parallel and sandboxed", """
+        Grade the cohort's submissions of every released assignment (or the ones named): new or
+        changed submissions only, unless --force. Each submission runs in a scratch folder of
+        its own holding only its files, a worker per core, with a progress bar; results go into
+        COURSE_DIR/autograded/ and the gradebook exactly as nbgrader autograde would put them.
+
+        A bad submission never stops the batch: each gets a status and a message (graded,
+        cells_restored, touched_files, truncated_output, needs_review, timeout, kernel_died,
+        missing_notebook, invalid_metadata, invalid_notebook, error) in
+        COURSE_DIR/grading_status.json, which report and feedback show. Submissions whose own
+        code names the answer key or the grader's files are flagged needs_review.
+
+        Run as root with --sandbox-user so that kernels run as an unprivileged account and the
+        operating system keeps them out of other learners' work; give several accounts
+        (comma-separated, one per worker) to separate submissions graded at the same time.
+        """)
+    sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                     help="assignment ids (default: all released)")
+    sub.add_argument("--workers", type=int, default=0, metavar="N",
+                     help="parallel workers (default: one per core)")
+    sub.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
+                     help="time limit per cell (default: 60)")
+    sub.add_argument("--sandbox-user", default="", metavar="USER[,USER...]",
+                     help="run kernels as this unprivileged account (needs root)")
+    sub.add_argument("--memory-mb", type=int, default=4096, metavar="MB",
+                     help="address-space limit per kernel, 0 for none (default: 4096)")
+    sub.add_argument("--output-mb", type=int, default=2, metavar="MB",
+                     help="output kept per cell; the rest is dropped (default: 2)")
+    sub.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    sub.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub = command("feedback", cmd_feedback, "HTML feedback without hidden tests", """
+        Generate HTML feedback for every graded submission of every released assignment (or
+        the ones named) into COURSE_DIR/feedback/<learner>/<id>/. Hidden tests never appear:
+        each failed check shows only its message. Submissions that could not be graded get a
+        page saying why. With --exchange, also releases the feedback for learners to
+        `nbgrader fetch_feedback`.
+        """)
+    sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                     help="assignment ids (default: all released)")
+
+    sub = command("export", cmd_export, "nbgrader's CSV export of the gradebook", """
+        Write nbgrader's CSV of grades (one row per learner and assignment).
+        """)
+    sub.add_argument("--to", default=None, metavar="FILE",
+                     help="output file (default: COURSE_DIR/grades.csv)")
+
+    sub = command("report", cmd_report, "the cohort report: CSV and an HTML page with plots", """
+        Write the cohort report: scores.csv (per learner and assignment, with status and
+        message), questions.csv (per graded cell) and index.html, a self-contained page with the
+        score distribution per assignment, the difficulty of each question and who is behind.
+        """)
+    sub.add_argument("--out", default=None, metavar="DIR", help="output folder (default: COURSE_DIR/reports)")
+
+    sub = command("check", cmd_check, "the course's quality gate (CI)", """
+        Check every assignment (or the ones named), a worker per core: the source follows
+        notebooks/README.md; the learner version contains no solution or hidden-test text; the
+        solution earns full marks; the released notebook, unchanged, runs without crashing and
+        earns zero; the wrong answers of wrong.yaml earn partial marks. Prints each notebook's
+        run time. Exit code 0 when everything passes, 1 otherwise.
+        """)
+    sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="assignment ids (default: all)")
+    sub.add_argument("--workers", type=int, default=0, metavar="N",
+                     help="parallel workers (default: one per core)")
+    sub.add_argument("--timeout", type=int, default=120, metavar="SECONDS",
+                     help="time limit per cell (default: 120)")
+
+    sub = command("selfcheck", cmd_selfcheck, "run my notebook's visible checks (learners)", """
+        For a learner without a hub: run NOTEBOOK in its own folder (the file is not changed)
+        and print, per question, whether its visible checks pass, with their messages. Hidden
+        checks, used when work is graded, are not in a learner's notebook. Exit code 0 when
+        every visible check passes, 1 otherwise.
+        """)
+    sub.add_argument("notebook", metavar="NOTEBOOK", help="the notebook to check")
+    sub.add_argument("--timeout", type=int, default=120, metavar="SECONDS",
+                     help="time limit per cell (default: 120)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings(notebooks=args.notebooks, course_dir=args.course_dir, course_id=args.course_id,
+                        exchange=args.exchange, data_dir=args.data_dir or default_data_dir())
+    try:
+        return args.func(args, settings)
+    except GradingError as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130

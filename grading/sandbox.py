@@ -1,0 +1,197 @@
+"""Where a submission's code runs, and as whom.
+
+Each submission runs in a scratch folder of its own that holds only that submission's files
+(never the course folder, other learners' work or the gradebook). The kernel is started through
+this module's ``main`` (``python -m grading.sandbox ... -- <kernel command>``), which applies
+resource limits and, when grading runs as root with ``--sandbox-user``, drops to that
+unprivileged account before the kernel starts, so that the operating system itself refuses any
+attempt to read other learners' submissions (the course folder is made unreadable to others).
+
+Without root, the kernel runs as the account that grades; its working folder is still the
+scratch copy, but nothing stops code that knows an absolute path: see grading/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import resource
+import secrets
+import stat
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Integer, Unicode
+
+from grading.errors import GradingError
+
+DEFAULT_MEMORY_MB = 4096
+DEFAULT_FILE_MB = 200
+MAX_COPIED_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Account:
+    """An unprivileged unix account kernels run as."""
+
+    name: str
+    uid: int
+    gid: int
+
+
+def resolve_accounts(names: list[str]) -> list[Account]:
+    """Look the ``--sandbox-user`` accounts up; only root can switch to them."""
+    if not names:
+        return []
+    if os.geteuid() != 0:
+        raise GradingError("--sandbox-user needs grading to run as root (it switches each kernel "
+                           "to that account)")
+    accounts = []
+    for name in names:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            raise GradingError(f"--sandbox-user: no such account {name!r}") from None
+        if entry.pw_uid == 0:
+            raise GradingError(f"--sandbox-user: {name!r} is root; give an unprivileged account")
+        accounts.append(Account(name, entry.pw_uid, entry.pw_gid))
+    return accounts
+
+
+def protect_course_dir(course_dir: Path) -> None:
+    """Take every permission from 'others' on the course folder, so that a kernel running as a
+    sandbox account cannot enter it (submissions, gradebook, sources with solutions)."""
+    mode = course_dir.stat().st_mode
+    course_dir.chmod(stat.S_IMODE(mode) & ~0o007)
+
+
+def make_scratch_root() -> Path:
+    """A folder others may pass through but not list (0711): each scratch folder inside has an
+    unguessable name, so a kernel cannot find the scratch folders of submissions graded at the
+    same time."""
+    root = Path(tempfile.mkdtemp(prefix="fj-grading-"))
+    root.chmod(0o711)
+    return root
+
+
+def make_scratch(root: Path, account: Account | None) -> tuple[Path, Path]:
+    """A fresh private folder for one submission, owned by the account its kernel runs as:
+    ``work/`` (the kernel's working folder, the submission's files only) and ``home/`` (HOME,
+    so that IPython and matplotlib write their settings outside the submission)."""
+    folder = root / secrets.token_hex(16)
+    folder.mkdir(mode=0o700)
+    work, home = folder / "work", folder / "home"
+    work.mkdir()
+    home.mkdir()
+    for path in (folder, work, home):
+        give_to(path, account)
+    return work, home
+
+
+def copy_submission_files(source: Path, work: Path, account: Account | None) -> list[str]:
+    """Copy a submission's files (not its notebooks, written separately) into its scratch
+    folder. Symbolic links are never followed, since one could point at another learner's work,
+    and very large files are left out. Returns notes on what was skipped."""
+    notes = []
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        if path.is_symlink():
+            notes.append(f"the symbolic link {rel} was not copied")
+            continue
+        if path.is_dir() or path.suffix == ".ipynb" or rel.name == "timestamp.txt":
+            continue
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.stat().st_size > MAX_COPIED_FILE_BYTES:
+            notes.append(f"the file {rel} is larger than {MAX_COPIED_FILE_BYTES // 2**20} MB and "
+                         "was not copied")
+            continue
+        write_file(work, rel, path.read_bytes(), account)
+    return notes
+
+
+def write_file(work: Path, rel: Path | str, data: bytes, account: Account | None) -> Path:
+    """Write a file under ``work``, owned (with any folder it needed) by the kernel's account."""
+    dest = work / rel
+    missing = [p for p in reversed(dest.parents) if p.is_relative_to(work) and not p.exists()]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+    for path in [*missing, dest]:
+        give_to(path, account)
+    return dest
+
+
+def give_to(path: Path, account: Account | None) -> None:
+    if account is not None:
+        os.chown(path, account.uid, account.gid)
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts kernels through ``python -m grading.sandbox``: resource
+    limits always, and a switch to an unprivileged account when ``sandbox_uid`` is set."""
+
+    sandbox_uid = Integer(-1, help="Account the kernel runs as (-1: this one).").tag(config=True)
+    sandbox_gid = Integer(-1, help="Group the kernel runs as (-1: this one).").tag(config=True)
+    sandbox_home = Unicode("", help="HOME (and IPython's folder) for the kernel.").tag(config=True)
+    memory_mb = Integer(DEFAULT_MEMORY_MB, help="Address-space limit of the kernel.").tag(config=True)
+    file_mb = Integer(DEFAULT_FILE_MB, help="Largest file the kernel may write.").tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd = super().format_kernel_cmd(extra_arguments)
+        prefix = [sys.executable, "-m", "grading.sandbox", "--memory-mb", str(self.memory_mb),
+                  "--file-mb", str(self.file_mb)]
+        if self.sandbox_home:
+            prefix += ["--home", self.sandbox_home]
+        if self.sandbox_uid >= 0:
+            # The connection file (ports and signing key) is written by this process with mode
+            # 0600; the kernel must be able to read it once it has switched account.
+            os.chown(self.connection_file, self.sandbox_uid, self.sandbox_gid)
+            prefix += ["--uid", str(self.sandbox_uid), "--gid", str(self.sandbox_gid)]
+        return [*prefix, "--", *cmd]
+
+
+def _limit(kind: int, value: int) -> None:
+    soft, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, hard if hard != resource.RLIM_INFINITY else value))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Apply limits, switch account, set a private HOME, then become the kernel (exec)."""
+    parser = argparse.ArgumentParser(prog="python -m grading.sandbox",
+                                     description="Start a kernel with limits, as another account.")
+    parser.add_argument("--uid", type=int, default=-1)
+    parser.add_argument("--gid", type=int, default=-1)
+    parser.add_argument("--home", default="")
+    parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB)
+    parser.add_argument("--file-mb", type=int, default=DEFAULT_FILE_MB)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command to run")
+    if args.memory_mb > 0:
+        _limit(resource.RLIMIT_AS, args.memory_mb * 2**20)
+    if args.file_mb > 0:
+        _limit(resource.RLIMIT_FSIZE, args.file_mb * 2**20)
+    _limit(resource.RLIMIT_CORE, 0)
+    if args.uid >= 0:
+        os.setgroups([])
+        os.setgid(args.gid)
+        os.setuid(args.uid)
+        _limit(resource.RLIMIT_NPROC, 512)
+    if args.home:
+        os.environ["HOME"] = args.home
+        os.environ["IPYTHONDIR"] = os.path.join(args.home, ".ipython")
+        os.environ["MPLCONFIGDIR"] = os.path.join(args.home, ".matplotlib")
+        os.environ["XDG_CACHE_HOME"] = os.path.join(args.home, ".cache")
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
