@@ -84,7 +84,7 @@ def built_book(build_book: ModuleType, tiny_data: Path,
     shutil.copytree(FIXTURE_RELEASED, book / "released")
     start = time.perf_counter()
     build_book.generate(book, tiny_data, mathjax=BOOK / "node_modules" / "mathjax")
-    html = build_book.build(book, root / "out")
+    html = build_book.build(book, root / "out", strict=True)
     print(f"book built in {time.perf_counter() - start:.1f} s")
     assert (html / "index.html").is_file()
     return html

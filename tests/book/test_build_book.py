@@ -156,12 +156,20 @@ def test_runbook_is_included_with_headings_nested_and_repository_links_as_text(
     runbook = tmp_path / "hub_config" / "workshop" / "RUNBOOK.md"
     runbook.parent.mkdir(parents=True)
     runbook.write_text("# Workshop runbook\n\n## A week before\n\nSee [the config](config.yaml) "
-                       "and [nbgrader](https://nbgrader.readthedocs.io).\n")
+                       "and [nbgrader](https://nbgrader.readthedocs.io).\n\n"
+                       "![The hub's sign-up page](signup.png)\n")
     text = build_book.runbook_md(tmp_path)
     assert "# Workshop runbook" not in text
     assert "### A week before" in text
     assert "the config (`hub_config/workshop/config.yaml`)" in text
     assert "[nbgrader](https://nbgrader.readthedocs.io)" in text
+    assert "The hub's sign-up page (`hub_config/workshop/signup.png`)" in text
+    assert "](signup.png)" not in text
+
+
+def test_strip_title_removes_only_the_first_top_level_heading(build_book: ModuleType) -> None:
+    assert build_book.strip_title("# Report\n\nText\n\n# Other\n") == "\nText\n\n# Other\n"
+    assert build_book.strip_title("No title\n# Later\n") == "No title\n# Later\n"
 
 
 def test_grading_commands_note_without_the_grading_cli(build_book: ModuleType,
