@@ -58,7 +58,11 @@ $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt pyproject.tom
 	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
-data: install ## Generate the classroom dataset into data/classroom (seed 42)
+data: $(DATA)/manifest.json ## Generate the classroom dataset into data/classroom (seed 42)
+
+# Regenerated only when the generator's code or parameters change.
+GENERATOR_FILES := $(shell find synthetic_data -name '*.py' -o -name '*.yaml' -o -name '*.csv')
+$(DATA)/manifest.json: $(GENERATOR_FILES) | $(STAMP)
 	$(VPY) -m synthetic_data generate --out $(DATA) --seed 42
 
 # Each step of the demo is a prerequisite; the recipe says where to go next.
@@ -72,7 +76,7 @@ demo: install data ## Set everything up and show where the platform is
 	@echo
 	@echo "Start Python from this folder with $(VPY)."
 
-test: install $(CHROMIUM) ## Run every test, slow and integration ones included
+test: install $(CHROMIUM) data ## Run every test, slow and integration ones included
 	$(PYTEST) $(PYTEST_ARGS) tests
 
 test-fast: install ## Run the tests not marked slow or integration

@@ -7,6 +7,12 @@ from synthetic_data.schema import TABLES, VIEWS
 _VIEW_TEXT = {
     "identifiable": "What a data provider holds: records with (fake) names and identifiers. The "
                     "record linkage modules work here.",
+    "tre": "What an analyst in a trusted research environment receives: the providers' content "
+           "with names, NHS numbers and postcodes removed, week of birth for date of birth, "
+           "small area for postcode, ids encrypted for the project, and the trusted third "
+           "party's ALF, match status and score beside every person record. Also in "
+           "tre/tre.duckdb, a schema per source (cafcass, familyman, health, education, cla, "
+           "deaths, reference).",
     "reference": "Public statistics and geography: authorities, DFJ areas, small areas and "
                  "population denominators.",
     "answer_key": "The truth behind the records, for graders only: never given to learners.",

@@ -901,6 +901,12 @@ CHECKS: tuple[tuple[str, str, str, Callable[[Dataset], list[dict]]], ...] = (
 )
 
 
+def _all_checks() -> tuple:
+    from synthetic_data.realism_linked import LINKED_CHECKS
+
+    return CHECKS + LINKED_CHECKS
+
+
 def run_check(ds: Dataset, entry: tuple[str, str, str, Callable[[Dataset], list[dict]]]
               ) -> list[dict]:
     """One check's rows; a dataset that cannot show the figure gives one skipped row."""
@@ -927,7 +933,7 @@ def judge(frame: pd.DataFrame) -> pd.DataFrame:
 def compute_checks(data_dir: str | Path) -> pd.DataFrame:
     """Every calibrated figure of the dataset beside its target, one row each, in report order."""
     ds = Dataset.open(data_dir)
-    rows = [r for entry in CHECKS for r in run_check(ds, entry)]
+    rows = [r for entry in _all_checks() for r in run_check(ds, entry)]
     frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "passed"])
     frame["tolerance"] = frame["tolerance"].astype(float)
     return judge(frame)[list(COLUMNS)]

@@ -74,17 +74,21 @@ TABLES: tuple[Table, ...] = (
         (
             C("cafcass_person_id", "string", "Cafcass person reference.", "Person ID"),
             C("person_type", "string", "'child' or 'adult'."),
-            C("forename", "string", "First name as recorded ('Baby' for an unnamed newborn).",
-              "Forename"),
-            C("surname", "string", "Surname as recorded.", "Surname"),
-            C("sex", "string", "'M' or 'F'.", "Gender"),
-            C("date_of_birth", "date", "Date of birth.", "DOB"),
+            C("forename", "string", "First name as recorded ('Baby' for an unnamed newborn; "
+              "typos, nicknames).", "Forename", nullable=True),
+            C("surname", "string", "Surname as recorded (typos, a partner's surname).", "Surname",
+              nullable=True),
+            C("sex", "string", "'M' or 'F' as recorded.", "Gender", nullable=True),
+            C("date_of_birth", "date", "Date of birth as recorded (missing for some adults; day "
+              "and month swapped, a wrong digit, 1 January for unknown dates).", "DOB",
+              nullable=True),
             C("ethnicity", "string", "Ethnic group (ONS 5 groups) as recorded; empty where not "
               "recorded (mostly before 2017).", "Ethnicity", nullable=True),
             C("nhs_number", "string", "NHS number where recorded (rarely; from the 999 test "
               "range, never a real person's).", "NHS number", nullable=True),
-            C("postcode", "string", "Postcode at the person's first case (fake: area letters Q, "
-              "V or X are never used by real postcodes).", "Postcode"),
+            C("postcode", "string", "Postcode at the person's first case, as recorded (may be "
+              "out of date, missing or malformed; fake: area letters Q, V or X are never used by "
+              "real postcodes).", "Postcode", nullable=True),
             C("first_case_received_date", "date", "When the person first appeared in a case."),
         ),
         "one recorded person",

@@ -256,14 +256,14 @@ def tre_version(table: Table) -> Table:
                           "joins tables inside the TRE and means nothing outside it.",
                           nullable=col.nullable))
             if col.name in PERSON_RECORD_IDS:
-                cols.extend(alf_columns(PERSON_RECORD_IDS[col.name]))
+                cols.extend(alf_columns(PERSON_RECORD_IDS[col.name], col.nullable))
         else:
             cols.append(col)
     return Table(f"tre_{table.name}", "tre", f"TRE view of {table.name}: {table.description}",
                  tuple(cols), table.unit)
 
 
-def alf_columns(prefix: str = "") -> tuple[Column, ...]:
+def alf_columns(prefix: str = "", optional: bool = False) -> tuple[Column, ...]:
     """The trusted third party's answer for a person record (Griffiths et al. 2019, IJPDS)."""
     return (
         C(f"{prefix}alf_pe", "int", "Anonymised Linking Field for this project: the same person "
@@ -272,7 +272,7 @@ def alf_columns(prefix: str = "") -> tuple[Column, ...]:
         C(f"{prefix}alf_sts_cd", "int", "Match status: 1 NHS number, date of birth and sex; 4 "
           "names, date of birth, sex and postcode; 39 probabilistic, score 0.9 or more; 35 "
           "probabilistic below 0.9 (unsafe); 99 not matched. Analysts usually keep 1, 4 and 39.",
-          "ALF_STS_CD"),
+          "ALF_STS_CD", nullable=optional),
         C(f"{prefix}alf_mtch_pct", "float", "Match score between 0 and 1 (1 for deterministic "
           "matches); empty when not matched.", "ALF_MTCH_PCT", nullable=True),
     )

@@ -46,7 +46,10 @@ def linked_tables(world: World, book: CaseBook, cafcass: dict[str, pd.DataFrame]
     ``cafcass`` holds the chunk's Cafcass tables; its people are recaptured here so that every
     source goes through the same capture model.
     """
-    cohort = build_cohort(world, book, load_params("linkage"), rng)
+    everyone = build_cohort(world, book, load_params("linkage"), rng)
+    # People the index does not hold have no records in the extract's linked sources.
+    cohort = everyone.restricted(everyone.in_index)
+    outside_index = everyone.persons[~everyone.in_index]
     position = _positions(world)
     tables: dict[str, pd.DataFrame] = {}
     people: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}  # file -> (records, persons)
@@ -76,7 +79,7 @@ def linked_tables(world: World, book: CaseBook, cafcass: dict[str, pd.DataFrame]
     deaths = death_registrations(world, cohort, load_params("deaths"), rng)
     tables.update(_death_tables(deaths, world, chunk, rng, people))
 
-    links = _link(world, people, project_key)
+    links = _link(world, people, project_key, outside_index)
     extract = _extract_filter(links, cohort, world, project_key)
     tables.update(tre_view(tables, cafcass, links, extract, world, project_key))
     tables.update(_answer_key(links, people, world, cohort, project_key))
@@ -332,7 +335,8 @@ def _courts() -> pd.DataFrame:
 
 # ------------------------------------------------------------------- trusted third party
 
-def _link(world: World, people: dict, project_key: str) -> pd.DataFrame:
+def _link(world: World, people: dict, project_key: str, outside_index: np.ndarray
+          ) -> pd.DataFrame:
     """Every identifier file through the trusted third party in one pass."""
     frames = []
     for file, (records, persons) in people.items():
@@ -347,7 +351,7 @@ def _link(world: World, people: dict, project_key: str) -> pd.DataFrame:
             "postcode": records["postcode"].to_numpy()}))
     sent = pd.concat(frames, ignore_index=True)
     result = link_to_index(sent[["forename", "surname", "sex", "date_of_birth", "nhs_number",
-                                 "postcode"]], population_index(world))
+                                 "postcode"]], population_index(world, outside_index))
     matched = result["person"].to_numpy(dtype=np.int64)
     matched_id = np.where(matched >= 0, world.person_id[matched.clip(min=0)], -1)
     alf = anonymised_linking_field(matched_id, project_key)
@@ -358,8 +362,8 @@ def _link(world: World, people: dict, project_key: str) -> pd.DataFrame:
         "alf_mtch_pct": result["alf_mtch_pct"].to_numpy(dtype=float)})
 
 
-def population_index(world: World) -> PopulationIndex:
-    """The register the trusted third party matches to: everyone, with every address held."""
+def population_index(world: World, outside: np.ndarray) -> PopulationIndex:
+    """The register the trusted third party matches to: everyone it holds, every address."""
     people = pd.DataFrame({"person": np.arange(world.size, dtype=np.int64),
                            "forename": world.forename, "surname": world.surname,
                            "sex": world.sex, "dob": world.dob.astype(np.int64),
@@ -375,7 +379,10 @@ def population_index(world: World) -> PopulationIndex:
     idx = order[np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count,
                                                                          count))]
     postcodes = pd.DataFrame({"person": who.astype(np.int64), "postcode": r.postcode[idx]})
-    return PopulationIndex(people=people, postcodes=postcodes.drop_duplicates(ignore_index=True))
+    held = ~np.isin(people["person"].to_numpy(), outside)
+    postcodes = postcodes[np.isin(postcodes["person"].to_numpy(), people["person"].to_numpy()[held])]
+    return PopulationIndex(people=people[held].reset_index(drop=True),
+                           postcodes=postcodes.drop_duplicates(ignore_index=True))
 
 
 def _extract_filter(links: pd.DataFrame, cohort: Cohort, world: World,

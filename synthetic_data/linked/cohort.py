@@ -30,6 +30,13 @@ class Cohort:
     in_cases: np.ndarray  # bool: party to any case
     comparison: np.ndarray  # bool: drawn into the comparison sample (some are in cases too)
     pl_infant: np.ndarray  # bool: a child under 1 at the issue of a public law case
+    in_index: np.ndarray  # bool: held by the population index (registered with a GP in its area)
+
+    def restricted(self, keep: np.ndarray) -> Cohort:
+        """The same cohort without some people (those the index does not hold, say)."""
+        return Cohort(persons=self.persons[keep], group=self.group[keep],
+                      in_cases=self.in_cases[keep], comparison=self.comparison[keep],
+                      pl_infant=self.pl_infant[keep], in_index=self.in_index[keep])
 
     def members(self, *groups: str) -> np.ndarray:
         return np.isin(self.group, groups)
@@ -71,8 +78,11 @@ def build_cohort(world: World, book: CaseBook, params: dict, rng: np.random.Gene
         np.where(np.isin(persons, pl_parents), "pl_parent",
         np.where(party, "prl_adult",
         np.where(np.isin(persons, gave_birth), "comparison_mother", "comparison_adult")))))
+    absent = party & ~is_child & (
+        rng.random(persons.size) < params["index"]["absent_share_adults_in_proceedings"])
     return Cohort(persons=persons, group=group.astype(object), in_cases=party,
-                  comparison=np.isin(persons, sample), pl_infant=np.isin(persons, pl_infant_children))
+                  comparison=np.isin(persons, sample), pl_infant=np.isin(persons, pl_infant_children),
+                  in_index=~absent)
 
 
 def _mothers_with_births(world: World) -> np.ndarray:

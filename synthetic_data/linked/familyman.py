@@ -48,7 +48,8 @@ def court_records(world: World, book: CaseBook, params: dict, courts: pd.DataFra
 
 def _court_of_area(dfj: np.ndarray, courts: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     """Each case goes to one of its DFJ area's family courts, the first (the centre) most often."""
-    by_area = {a: g["court_code"].to_numpy() for a, g in courts.groupby("dfj_area_id", sort=True)}
+    by_area = {a: g["court_code"].astype(str).to_numpy(dtype=object)
+               for a, g in courts.groupby("dfj_area_id", sort=True)}
     out = np.empty(dfj.size, dtype=object)
     for area in np.unique(dfj):
         rows = np.flatnonzero(dfj == area)

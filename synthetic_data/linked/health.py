@@ -33,8 +33,12 @@ class HealthEvents:
 
 def simulate_health(world: World, cohort: Cohort, params: dict,
                     rng: np.random.Generator) -> HealthEvents:
-    adults = cohort.persons[world.role[cohort.persons] != ROLE_CHILD]
-    adult_group = cohort.group[world.role[cohort.persons] != ROLE_CHILD]
+    # Everyone aged 16 or over at some time in the period, children who grew up included: a
+    # child of a family in proceedings as a young adult like an adult in private law, other
+    # grown-up children like the comparison adults (ASSUMPTION).
+    adults = cohort.persons
+    adult_group = pd.Series(cohort.group).replace(
+        {"child_in_proceedings": "prl_adult", "child_comparison": "comparison_adult"}).to_numpy()
     a_start, a_end = adult_window(world, adults)
     live = a_end > a_start
     adults, adult_group, a_start, a_end = adults[live], adult_group[live], a_start[live], a_end[live]

@@ -92,4 +92,6 @@ def _lsoa_lookup(world: World) -> pd.Series:
     areas = world.areas
     table = areas.postcode_table()
     lsoa = np.arange(table.size) // areas.postcodes_per_lsoa
-    return pd.Series(areas.lsoa_code[lsoa], index=table)
+    lookup = pd.Series(areas.lsoa_code[lsoa], index=table)
+    # A postcode string can (rarely) be shared by two fake areas: the first one is kept.
+    return lookup[~lookup.index.duplicated()]

@@ -10,6 +10,7 @@ Generating is the slow part, so each dataset is made once per test session:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,35 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate(out, progress=False, **TINY)
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 @pytest.fixture(scope="session")
 def classroom_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default classroom dataset (scale 0.05, both countries, 2008-04 to 2025-03)."""
+    """The default classroom dataset (scale 0.05, both countries, 2008-04 to 2025-03).
+
+    ``make test`` generates data/classroom first (only when the generator changed); that copy
+    is used when it is current, so the slow generation runs once per change, not per session.
+    """
+    current = REPO / "data" / "classroom"
+    if is_current(current):
+        return current
     out = tmp_path_factory.mktemp("classroom") / "data"
     return generate(out, progress=False)
+
+
+def is_current(folder: Path) -> bool:
+    """Generated with the default settings by the generator and parameters as they are now."""
+    from synthetic_data.config import GenerationConfig
+    from synthetic_data.params import params_digest
+
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        return False
+    made = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if made.get("config") != GenerationConfig().as_manifest():
+        return False
+    if made.get("parameters_sha256") != params_digest():
+        return False
+    newest_code = max(p.stat().st_mtime for p in (REPO / "synthetic_data").rglob("*.py"))
+    return manifest_path.stat().st_mtime >= newest_code
