@@ -14,3 +14,4 @@ def _tools_on_path() -> None:
 
 
 _tools_on_path()
+

@@ -64,6 +64,7 @@ class Options:
     file_mb: int = 200
     output_limit: int = 2 * 2**20
     accounts: tuple = ()
+    kernel_python: str = ""
     ignore: tuple[str, ...] = ()
 
 
@@ -404,6 +405,7 @@ def _prepare(task: Task, name: str, text: str, options: Options, outcome: Outcom
     present = {cells.grade_id(c) for c in nb.cells}
     for missing in sorted(answers - present):
         outcome.add("cells_restored", f"the answer cell {missing} is missing, so its question earns nothing")
+    _normalise(nb, outcome)
     config = Config()
     config.OverwriteCells.add_missing_cells = True
     handler = _Collect()
@@ -434,10 +436,34 @@ def _prepare(task: Task, name: str, text: str, options: Options, outcome: Outcom
     return nb
 
 
+def _normalise(nb, outcome: Outcome) -> None:
+    """What nbgrader's preprocessors assume of a notebook: every cell has an id (nbformat 4.5),
+    a grade id appears once (later copies become plain cells, as nbgrader's DeduplicateIds
+    intends), and nbgrader metadata without a grade id is no metadata."""
+    import uuid
+
+    from grading import cells
+
+    seen: set[str] = set()
+    for cell in nb.cells:
+        cell.setdefault("id", uuid.uuid4().hex[:12])
+        meta = cell.get("metadata", {})
+        gid = cells.grade_id(cell)
+        if "nbgrader" in meta and not gid:
+            del meta["nbgrader"]
+        elif gid in seen:
+            del meta["nbgrader"]
+            outcome.add("cells_restored", f"cell {gid} appeared more than once; only the first copy "
+                                          "was graded")
+        elif gid:
+            seen.add(gid)
+    nb.nbformat, nb.nbformat_minor = 4, max(5, nb.get("nbformat_minor", 5))
+
+
 def _execute(nb, task: Task, name: str, options: Options, account, work: Path, home: Path,
              outcome: Outcome) -> None:
     from jupyter_client.kernelspec import NoSuchKernel
-    from nbclient.exceptions import DeadKernelError
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import IgnorePattern, LimitOutput
     from traitlets.config import Config
@@ -451,6 +477,7 @@ def _execute(nb, task: Task, name: str, options: Options, account, work: Path, h
     config.SandboxedKernelManager.sandbox_home = str(home)
     config.SandboxedKernelManager.memory_mb = options.memory_mb
     config.SandboxedKernelManager.file_mb = options.file_mb
+    config.SandboxedKernelManager.kernel_python = options.kernel_python
     if account is not None:
         config.SandboxedKernelManager.sandbox_uid = account.uid
         config.SandboxedKernelManager.sandbox_gid = account.gid
@@ -464,6 +491,9 @@ def _execute(nb, task: Task, name: str, options: Options, account, work: Path, h
         outcome.add("kernel_died", f"{name}.ipynb: the kernel crashed while running it (for example "
                                    "by exiting, or by running out of memory); checks after the crash "
                                    "scored zero")
+    except CellTimeoutError:
+        if not executor.timed_out:
+            executor.timed_out.append(max(executor.completed, default=0))
     except (RuntimeError, NoSuchKernel, TimeoutError) as err:
         text = str(err).splitlines()[0] if str(err) else type(err).__name__
         outcome.add("kernel_died", f"{name}.ipynb: the kernel could not run it ({text})")

@@ -100,6 +100,7 @@ def cmd_autograde(args: argparse.Namespace, settings: Settings) -> int:
 
     _require_data(settings)
     accounts = sandbox.resolve_accounts([n for n in (args.sandbox_user or "").split(",") if n])
+    kernel_python = sandbox.kernel_interpreter(accounts, args.kernel_python)
     if os.geteuid() == 0 and not accounts:
         print("warning: grading as root without --sandbox-user: learner code runs as root",
               file=sys.stderr)
@@ -121,7 +122,7 @@ def cmd_autograde(args: argparse.Namespace, settings: Settings) -> int:
         options = autograde.Options(
             db_url=f"sqlite:///{snapshot}", data_dir=str(settings.data_dir), scratch_root=str(scratch),
             timeout=args.timeout, memory_mb=args.memory_mb, output_limit=args.output_mb * 2**20,
-            accounts=tuple(accounts), ignore=tuple(IGNORED_FILES))
+            accounts=tuple(accounts), kernel_python=kernel_python, ignore=tuple(IGNORED_FILES))
         outcomes = autograde.autograde(settings, todo, options, workers, progress=not args.quiet)
     problems = [o for o in outcomes if o.status != "graded"]
     print(f"Graded {len(outcomes)} submission(s) with {workers} worker(s); "
@@ -291,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="time limit per cell (default: 60)")
     sub.add_argument("--sandbox-user", default="", metavar="USER[,USER...]",
                      help="run kernels as this unprivileged account (needs root)")
+    sub.add_argument("--kernel-python", default="", metavar="PATH",
+                     help="the interpreter kernels run; a sandbox account must be able to run it "
+                          "(default: this one)")
     sub.add_argument("--memory-mb", type=int, default=4096, metavar="MB",
                      help="address-space limit per kernel, 0 for none (default: 4096)")
     sub.add_argument("--output-mb", type=int, default=2, metavar="MB",

@@ -26,6 +26,33 @@ FEEDBACK_PREPROCESSORS = [
 ]
 
 
+def alembic_head_in_process() -> None:
+    """nbgrader asks ``alembic heads`` for the schema version of every new gradebook, in a
+    subprocess that costs seconds on a busy machine (``check`` creates one gradebook per
+    assignment). The same answer comes from alembic's Python API, once per process."""
+    from functools import lru_cache
+    from pathlib import Path
+
+    try:
+        import nbgrader.api as nbgrader_api
+    except ImportError:  # nbgrader missing: the commands will say so when they need it
+        return
+
+    @lru_cache(maxsize=1)
+    def head() -> str:
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        config = Config()
+        config.set_main_option("script_location", str(Path(nbgrader_api.__file__).parent / "alembic"))
+        return ScriptDirectory.from_config(config).get_current_head()
+
+    nbgrader_api.get_alembic_version = head
+
+
+alembic_head_in_process()
+
+
 def _feedback_classes() -> list[type]:
     import importlib
 

@@ -62,6 +62,24 @@ def resolve_accounts(names: list[str]) -> list[Account]:
     return accounts
 
 
+def others_can_run(path: str) -> bool:
+    """Whether an account other than the owner can run this interpreter (every folder above it
+    searchable by others): a pyenv under a 0700 /root, for instance, is not."""
+    real = Path(os.path.realpath(path))
+    return all(os.stat(p).st_mode & stat.S_IXOTH for p in [*real.parents, real])
+
+
+def kernel_interpreter(accounts: list[Account], given: str) -> str:
+    """The interpreter kernels run: ``--kernel-python`` or this one, which a sandbox account
+    must be able to run."""
+    python = given or sys.executable
+    if accounts and not others_can_run(python):
+        raise GradingError(f"the sandbox account cannot run {python} (a folder above it is closed to "
+                           "other users): pass --kernel-python, for example the hub's shared "
+                           "runtime (python -m hub_config.runtime DEST prints one)")
+    return python
+
+
 def protect_course_dir(course_dir: Path) -> None:
     """Take every permission from 'others' on the course folder, so that a kernel running as a
     sandbox account cannot enter it (submissions, gradebook, sources with solutions)."""
@@ -139,9 +157,12 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandbox_home = Unicode("", help="HOME (and IPython's folder) for the kernel.").tag(config=True)
     memory_mb = Integer(DEFAULT_MEMORY_MB, help="Address-space limit of the kernel.").tag(config=True)
     file_mb = Integer(DEFAULT_FILE_MB, help="Largest file the kernel may write.").tag(config=True)
+    kernel_python = Unicode("", help="Interpreter the kernel runs (default: this one).").tag(config=True)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
+        if self.kernel_python and cmd and cmd[0] == sys.executable:
+            cmd[0] = self.kernel_python
         prefix = [sys.executable, "-m", "grading.sandbox", "--memory-mb", str(self.memory_mb),
                   "--file-mb", str(self.file_mb)]
         if self.sandbox_home:

@@ -33,6 +33,8 @@ COURSE_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"(?<![\w.])\.\./", "a path outside its own folder ('../')"),
     (r"FJ_DATA_DIR", "the dataset's location variable"),
     (r"nbgrader", "nbgrader itself"),
+    (r"\bIn\s*\[|\bIn\b\s*\)|\b_ih\b|\b_i\d*\b|history_manager|%history",
+     "IPython's input history, which holds the hidden tests run before it"),
 )
 
 
@@ -57,8 +59,8 @@ def learner_code_cells(nb: NotebookNode) -> list[tuple[str, str]]:
         if cell.get("cell_type") != "code":
             continue
         meta = cells.nbgrader_meta(cell)
-        if meta.get("locked") and not meta.get("solution"):
-            continue
+        if cells.is_test_cell(cell) or (meta.get("locked") and not meta.get("solution")):
+            continue  # restored from the gradebook before grading
         found.append((meta.get("grade_id") or f"cell {index + 1}", cell.get("source", "")))
     return found
 

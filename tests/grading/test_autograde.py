@@ -1,0 +1,182 @@
+"""Autograde: every broken submission gets its status and never stops the batch; parallel
+grading gives exactly the serial results; the sandbox keeps a submission out of others' work."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grading.autograde import STATUSES, Outcome
+from tests.grading.broken_submissions import ASSIGNMENT, CASES
+from tests.grading.conftest import (
+    OTHER,
+    WRONG,
+    as_root,
+    copy_course,
+    course_args,
+    learner_version,
+    read_nb,
+    run_cli,
+    solved,
+    statuses,
+    submit,
+)
+
+
+def test_the_fixture_set_has_at_least_thirty_broken_submissions() -> None:
+    assert len(CASES) >= 30
+    assert len({c.name for c in CASES}) == len(CASES)
+    assert {s for c in CASES for s in c.statuses} <= set(STATUSES)
+
+
+def test_outcome_status_is_the_most_serious() -> None:
+    outcome = Outcome("a", "b")
+    outcome.add("touched_files", "wrote a file")
+    outcome.add("timeout", "cell 3 ran too long")
+    assert outcome.status == "timeout"
+    assert "wrote a file" in outcome.message and "cell 3" in outcome.message
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_each_broken_submission_gets_its_status(cohort, case) -> None:
+    entry = statuses(cohort)[f"broken_{case.name}/{ASSIGNMENT}"]
+    assert entry["status"] in case.statuses, entry
+    if entry["status"] != "graded":
+        assert entry["message"], "every problem status comes with a message"
+
+
+@pytest.mark.integration
+def test_good_submissions_grade_normally_beside_broken_ones(cohort) -> None:
+    from nbgrader.api import Gradebook
+
+    found = statuses(cohort)
+    assert found[f"alice/{ASSIGNMENT}"]["status"] == "graded"
+    assert found[f"bob/{ASSIGNMENT}"]["status"] == "graded"
+    with Gradebook(cohort.db_url, cohort.course_id) as gb:
+        alice = gb.find_submission(ASSIGNMENT, "alice")
+        bob = gb.find_submission(ASSIGNMENT, "bob")
+        carol = gb.find_submission(ASSIGNMENT, "carol")
+        assert alice.code_score == alice.max_code_score == 4
+        assert 0 < bob.code_score < 4
+        assert carol.code_score == 0
+        assert gb.find_submission(OTHER, "alice").code_score == 4
+        # Answers that never reached the grader score nothing, and review cases are flagged.
+        assert gb.find_submission(ASSIGNMENT, "broken_invalid_json").code_score == 0
+        assert gb.find_submission(ASSIGNMENT, "broken_kernel_exits").code_score <= 2
+        assert gb.find_submission(ASSIGNMENT, "broken_infinite_loop").code_score <= 2
+        review = gb.find_submission(ASSIGNMENT, "broken_reads_the_answer_key")
+        assert any(nb.flagged for nb in review.notebooks)
+
+
+@pytest.mark.integration
+def test_restored_test_cells_are_graded_with_hidden_tests(cohort) -> None:
+    nb = read_nb(cohort.autograded("broken_edited_test_cell", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb")
+    test_cell = next(c for c in nb.cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") == "public_count_test")
+    assert "BEGIN HIDDEN TESTS" in test_cell.source
+
+
+@pytest.mark.integration
+def test_unchanged_submissions_are_not_regraded(cohort, capsys) -> None:
+    assert run_cli(*course_args(cohort), "autograde", "--quiet", "--workers", "1") == 0
+    assert "Nothing to grade" in capsys.readouterr().out
+
+
+def _scores(settings) -> dict:
+    from nbgrader.api import Gradebook
+
+    out = {}
+    with Gradebook(settings.db_url, settings.course_id) as gb:
+        for student in gb.students:
+            for submission in student.submissions:
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        out[(student.id, submission.assignment.name, grade.name)] = (
+                            grade.auto_score, grade.needs_manual_grade)
+    return out
+
+
+@pytest.mark.integration
+def test_parallel_results_are_identical_to_serial(released, workspace) -> None:
+    runs = {}
+    for workers in (1, 2):
+        settings = copy_course(released, workspace / f"identical-{workers}" / "course")
+        submit(settings, "ann", ASSIGNMENT, solved(settings, ASSIGNMENT))
+        submit(settings, "ben", ASSIGNMENT, solved(settings, ASSIGNMENT, WRONG))
+        submit(settings, "cat", OTHER, solved(settings, OTHER, {"share_missing": "share_missing = 85.1"}))
+        submit(settings, "dan", ASSIGNMENT, learner_version(settings, ASSIGNMENT))
+        for case in CASES:
+            if case.name in ("invalid_json", "retyped_test_cell", "kernel_exits"):
+                case.make(solved(settings, ASSIGNMENT), submit(settings, case.name, ASSIGNMENT))
+        assert run_cli(*course_args(settings), "autograde", "--workers", str(workers), "--quiet") == 0
+        found = statuses(settings)
+        runs[workers] = (_scores(settings), {k: (v["status"], v["message"]) for k, v in found.items()})
+    assert runs[1] == runs[2]
+    assert len(runs[1][0]) > 20
+
+
+SANDBOX_USER = "fjgradingtest"
+
+
+@pytest.fixture(scope="module")
+def sandbox_account() -> str:
+    if not as_root():
+        pytest.skip("the sandbox switches accounts, which needs root")
+    try:
+        pwd.getpwnam(SANDBOX_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", SANDBOX_USER],
+                       check=True)
+    return SANDBOX_USER
+
+
+def _kernel_python() -> str:
+    import sys
+
+    from grading.sandbox import others_can_run
+
+    if others_can_run(sys.executable):
+        return sys.executable
+    try:
+        from hub_config.runtime import ensure_runtime
+    except ImportError:
+        pytest.skip("no interpreter other accounts can run")
+    folder = Path(tempfile.gettempdir()) / "fj-grading-test-runtime"
+    return str(ensure_runtime(folder))
+
+
+@pytest.mark.integration
+def test_sandboxed_submission_cannot_read_another_learners_work(released, workspace, sandbox_account) -> None:
+    settings = copy_course(released, workspace / "sandbox" / "course")
+    secret = "ALICE-SECRET-ANSWER-0451"
+    alice = solved(settings, ASSIGNMENT)
+    alice["cells"][1]["source"] += f"\n# {secret}"
+    alice_file = submit(settings, "alice", ASSIGNMENT, alice) / f"{ASSIGNMENT}.ipynb"
+    mallory = solved(settings, ASSIGNMENT, {"public_count": (
+        f"print(open({str(alice_file)!r}).read())\nn_public = None")})
+    submit(settings, "mallory", ASSIGNMENT, mallory)
+    code = run_cli(*course_args(settings), "autograde", "--workers", "2", "--quiet",
+                   "--sandbox-user", sandbox_account, "--kernel-python", _kernel_python())
+    assert code == 0
+    found = statuses(settings)
+    assert found[f"alice/{ASSIGNMENT}"]["status"] == "graded"
+    assert found[f"mallory/{ASSIGNMENT}"]["status"] == "needs_review"
+    graded = (settings.autograded("mallory", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").read_text()
+    assert "PermissionError" in graded
+    assert secret not in graded
+    assert not os.stat(settings.course_dir).st_mode & 0o007
+
+
+@pytest.mark.integration
+def test_autograde_refuses_unknown_assignments(released, capsys) -> None:
+    assert run_cli(*course_args(released), "autograde", "no_such_assignment") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no_such_assignment" in err
+    assert json.dumps  # keep the import used when the test above is skipped
