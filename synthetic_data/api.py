@@ -63,6 +63,8 @@ def load(name: str, data_dir: str | Path | None = None) -> pd.DataFrame:
             for col in spec.columns:
                 if col.dtype == "int" and col.nullable:
                     frame[col.name] = frame[col.name].astype("Int64")
+                elif col.dtype == "int" and fmt == "csv":  # an empty CSV column reads as text
+                    frame[col.name] = frame[col.name].astype("int64")
                 elif col.dtype == "bool" and col.nullable:
                     frame[col.name] = frame[col.name].astype("boolean")
                 elif col.dtype == "date":

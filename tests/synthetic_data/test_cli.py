@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from synthetic_data.schema import TABLES
+from synthetic_data.schema import TABLES, VIEWS
 
 OPTIONS = ("--scale", "--seed", "--out", "--region", "--start", "--end", "--format")
 FOLDERS = ("identifiable/", "reference/", "answer_key/")
@@ -170,7 +170,7 @@ def test_dictionary_prints_a_section_per_table(tmp_path):
     assert headings == [t.name for t in sorted(TABLES, key=lambda t: _VIEW_ORDER[t.view])]
 
 
-_VIEW_ORDER = {"identifiable": 0, "reference": 1, "answer_key": 2}
+_VIEW_ORDER = {view: i for i, view in enumerate(VIEWS)}
 
 
 def test_dictionary_out_writes_the_same_text(tmp_path):

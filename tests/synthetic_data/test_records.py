@@ -79,21 +79,12 @@ def test_no_truth_columns_outside_the_answer_key(dataset):
         assert not names & TRUTH_COLUMNS, (spec.name, names & TRUTH_COLUMNS)
 
 
-def test_unrecorded_nhs_numbers_appear_nowhere_outside_the_answer_key(t, linked):
-    true_numbers = set(t["world_people"]["nhs_number"])
-    recorded = set(t["cafcass_people"]["nhs_number"].dropna())
-    seen: set[str] = set()
-    for spec in TABLES:
-        if spec.view == "answer_key":
-            continue
-        frame = t[spec.name]
-        for col in spec.columns:
-            if col.dtype == "string":
-                seen |= set(frame[col.name].dropna().astype(str)) & true_numbers
-    assert seen == recorded
-    # ... and each recorded number is the person's own.
+def test_recorded_nhs_numbers_are_nearly_always_the_persons_own(linked):
+    # The capture model mistypes a few (breaking the check digit) and files a very few under
+    # another person's number; everything else is the person's own.
     has = linked["nhs_number"].notna()
-    assert (linked.loc[has, "nhs_number"] == linked.loc[has, "nhs_number_true"]).all()
+    own = linked.loc[has, "nhs_number"] == linked.loc[has, "nhs_number_true"]
+    assert has.any() and own.mean() > 0.97
 
 
 def test_person_key_maps_each_record_to_exactly_one_world_person(t):
@@ -117,21 +108,22 @@ def test_world_ids_and_nhs_numbers_are_unique(t):
 # --------------------------------------------------------------- records versus truth
 
 
-def test_sex_surname_and_date_of_birth_are_recorded_as_they_are(linked):
+def test_identifiers_are_mostly_recorded_as_they_are(linked):
+    # Capture errors are the exception (params/capture.yaml): most records equal the truth.
     assert linked["person_id"].notna().all()
-    assert (linked["sex"] == linked["sex_true"]).all()
-    assert (linked["date_of_birth"] == linked["date_of_birth_true"]).all()
-    assert (linked["surname"] == linked["surname_true"]).all()
+    assert (linked["sex"] == linked["sex_true"]).mean() > 0.98
+    dob = linked["date_of_birth"].notna()
+    assert (linked.loc[dob, "date_of_birth"] == linked.loc[dob, "date_of_birth_true"]).mean() > 0.97
+    assert (linked["surname"] == linked["surname_true"]).mean() > 0.85
 
 
-def test_forename_differs_only_for_unnamed_newborns(linked):
-    baby = load_params("recording")["newborn_names"]["baby_forename"]
-    differs = linked["forename"] != linked["forename_true"]
-    assert (linked.loc[differs, "forename"] == baby).all()
-    age_days = (linked["first_case_received_date"] - linked["date_of_birth"]).dt.days
-    assert (age_days[differs] < 28).all()
-    assert (linked.loc[differs, "person_type"] == "child").all()
-    assert differs.any(), "no newborn recorded as Baby in the tiny dataset"
+def test_baby_forenames_only_for_newborns(linked):
+    baby = load_params("capture")["baby_forename"]
+    is_baby = linked["forename"] == baby
+    age_days = (linked["first_case_received_date"] - linked["date_of_birth_true"]).dt.days
+    assert (age_days[is_baby] < 28).all()
+    assert (linked.loc[is_baby, "person_type"] == "child").all()
+    assert is_baby.any(), "no newborn recorded as Baby in the tiny dataset"
 
 
 def test_ethnicity_is_missing_or_true(linked):
@@ -153,16 +145,17 @@ def test_ethnicity_is_missing_more_often_before_2017(linked):
         p["missing_from_2017"], int((~early).sum()))
 
 
-def test_recorded_nhs_numbers_are_valid_test_range_numbers(t):
+def test_recorded_nhs_numbers_are_mostly_valid_test_range_numbers(t):
     numbers = t["cafcass_people"]["nhs_number"].dropna()
     assert len(numbers) > 0
-    assert is_valid_nhs_number(numbers).all()
-    assert numbers.str.startswith("999").all()
     assert numbers.str.fullmatch(r"[0-9]{10}").all()
+    valid = is_valid_nhs_number(numbers)
+    assert valid.mean() > 0.97
+    assert numbers[valid].str.startswith("999").all()
 
 
 def test_nhs_number_recorded_share(t):
-    share = load_params("recording")["nhs_number"]["recorded_share"]
+    share = 1 - load_params("capture")["sources"]["cafcass"]["rates"]["nhs_missing"]
     people = t["cafcass_people"]
     observed = people["nhs_number"].notna().mean()
     assert abs(observed - share) < binomial_tolerance(share, len(people))
@@ -196,7 +189,8 @@ def test_subject_children_are_children_at_receipt(t, linked, cases):
     kids = parties[parties["party_role"] == "subject_child"]
     assert (kids["age_at_application"] <= 17).all()
     assert (kids["age_at_application_days"] >= 0).all()
-    dob = linked.set_index("cafcass_person_id")["date_of_birth"].reindex(kids["cafcass_person_id"])
+    dob = linked.set_index("cafcass_person_id")["date_of_birth_true"].reindex(
+        kids["cafcass_person_id"])
     received = cases["received_date"].reindex(kids["case_id"])
     days = (received.to_numpy() - dob.to_numpy()).astype("timedelta64[D]").astype(np.int64)
     assert (days == kids["age_at_application_days"].to_numpy()).all()
@@ -320,11 +314,13 @@ def test_first_published_is_at_most_revised_and_sometimes_less(t):
 
 
 def test_postcodes_are_fake(t):
-    for name in ("cafcass_people", "world_residences"):
-        codes = t[name]["postcode"]
-        assert codes.notna().all(), name
-        assert codes.str.fullmatch(POSTCODE).all(), (name, codes[~codes.str.fullmatch(POSTCODE)]
-                                                     .head().tolist())
+    codes = t["world_residences"]["postcode"]
+    assert codes.notna().all() and codes.str.fullmatch(POSTCODE).all()
+    # Recorded postcodes may be missing or malformed (capture errors); well-formed ones are fake.
+    recorded = t["cafcass_people"]["postcode"].dropna()
+    well_formed = recorded.str.fullmatch(POSTCODE)
+    assert well_formed.mean() > 0.95
+    assert recorded[well_formed].str[0].isin(["Q", "V", "X"]).all()
 
 
 def test_lsoa_codes_are_fake(t):
@@ -337,8 +333,9 @@ def test_lsoa_codes_are_fake(t):
     assert t["lsoa"]["lsoa_code"].is_unique
 
 
-def test_cafcass_postcode_is_the_home_at_first_case(t, linked):
-    # Adults are recorded at their own address when first seen; children at their mother's.
+def test_cafcass_postcode_is_mostly_the_home_at_first_case(t, linked):
+    # Adults are recorded at their own address when first seen (children at their mother's),
+    # unless the capture model recorded an older address, none, or a malformed one.
     res = t["world_residences"]
     adults = linked[linked["person_type"] == "adult"]
     spells = res.merge(adults[["person_id", "first_case_received_date", "postcode"]],
@@ -349,4 +346,4 @@ def test_cafcass_postcode_is_the_home_at_first_case(t, linked):
     matched = (at_case["postcode"] == at_case["postcode_recorded"]).groupby(
         at_case["person_id"]).any()
     assert len(matched) > 0.9 * len(adults)
-    assert matched.all()
+    assert matched.mean() > 0.85
