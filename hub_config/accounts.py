@@ -50,6 +50,7 @@ def ensure_user(name: str, home_dir: Path, group: str, *, system: bool = False,
     """
     home = Path(home_dir) / name
     if not user_exists(name):
+        Path(home_dir).mkdir(parents=True, exist_ok=True)
         cmd = ["useradd", "--create-home", "--home-dir", str(home), "--gid", group,
                "--shell", shell, "--comment", "fj-training account"]
         if system:
@@ -110,7 +111,7 @@ def set_tree(path: Path, *, owner: str = "root", group: str = "root", dir_mode: 
              file_mode: int = 0o644) -> None:
     """chown and chmod a whole tree (a data folder, the course folder)."""
     uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
-    for root, dirs, files in os.walk(path):
+    for root, _dirs, files in os.walk(path):
         os.chown(root, uid, gid)
         os.chmod(root, dir_mode)
         for name in files:
@@ -145,9 +146,14 @@ def prepare_shared_folders(course: Course) -> None:
             set_tree(answer_key, group=course.grader_user, dir_mode=0o750, file_mode=0o640)
     course.exchange_dir.mkdir(parents=True, exist_ok=True)
     course.exchange_dir.chmod(0o1777)
+    share_course_dir(course)
+
+
+def share_course_dir(course: Course) -> None:
+    """The course folder belongs to the trainers' group (2770 folders, 0660 files), nobody else."""
     course.course_dir.mkdir(parents=True, exist_ok=True)
     gid = grp.getgrnam(course.trainer_group).gr_gid
-    for root, dirs, files in os.walk(course.course_dir):
+    for root, _dirs, files in os.walk(course.course_dir):
         os.chown(root, -1, gid)
         os.chmod(root, 0o2770)
         for name in files:

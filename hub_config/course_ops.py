@@ -67,7 +67,9 @@ def release(course: Course, python: Path, notebooks: Path = NOTEBOOKS, *,
         return []
     env = {"FJ_DATA_DIR": str(course.data_dir)}
     if grading_available():
-        run(grading_cmd(course, python, notebooks, "release"), as_user=as_user, env=env, cwd=REPO)
+        # The learner versions the book reads go to the hub's state folder, not the clone's book/.
+        run(grading_cmd(course, python, notebooks, "release", "--book-dir",
+                        str(course.course_dir / "book-released")), as_user=as_user, env=env, cwd=REPO)
         return ids
     for folder in assignments_in(notebooks):
         source = course.course_dir / "source" / folder.name
@@ -97,14 +99,41 @@ def collect(course: Course, python: Path, assignment: str, *, as_user: str | Non
 
 def autograde(course: Course, python: Path, assignment: str, *, as_user: str | None = None,
               notebooks: Path = NOTEBOOKS) -> None:
-    """Grade submissions; learners' code runs as the grading account."""
+    """Grade submissions; learners' code runs as the grading account.
+
+    Switching each kernel to the grading account needs root, so on a workshop server this runs
+    as root (the runbook's `fj-autograde`), and the course folder is handed back to the trainers'
+    group afterwards. Elsewhere (the demo) it runs as whoever calls it.
+    """
     env = {"FJ_DATA_DIR": str(course.data_dir)}
     if grading_available():
-        run(grading_cmd(course, python, notebooks, "autograde", "--sandbox-user", course.grader_user),
-            as_user=as_user, env=env, cwd=REPO)
+        sandbox = (["--sandbox-user", course.grader_user, "--kernel-python", str(python)]
+                   if os.geteuid() == 0 else [])
+        run(grading_cmd(course, python, notebooks, "autograde", *sandbox), env=env, cwd=REPO)
+        keep_submission_secrets(course)
+        if os.geteuid() == 0:
+            from hub_config.accounts import share_course_dir
+
+            share_course_dir(course)
     else:
         run(nbgrader_cmd(course, python, "autograde", assignment, "--create"),
             as_user=as_user, env=env, cwd=course.course_dir)
+
+
+def keep_submission_secrets(course: Course) -> None:
+    """Carry each submission's `submission_secret.txt` into autograded/.
+
+    nbgrader's release_feedback names feedback in the exchange after that secret, and reads it
+    from the feedback folder, which generate_feedback fills from autograded/; a grading run that
+    copies only notebooks and timestamps would leave learners without feedback to fetch.
+    """
+    submitted = course.course_dir / "submitted"
+    if not submitted.is_dir():
+        return
+    for secret in submitted.glob("*/*/submission_secret.txt"):
+        graded = course.course_dir / "autograded" / secret.parent.parent.name / secret.parent.name
+        if graded.is_dir() and not (graded / secret.name).exists():
+            shutil.copy2(secret, graded / secret.name)
 
 
 def feedback(course: Course, python: Path, assignment: str, *, as_user: str | None = None,

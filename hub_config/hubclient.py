@@ -30,7 +30,14 @@ class HubClient:
 
     def _xsrf(self, path: str) -> str:
         self.session.get(f"{self.url}{path}", timeout=30)
-        return self.session.cookies.get("_xsrf", "")
+        return self.cookie("_xsrf", "/hub/")
+
+    def cookie(self, name: str, path: str) -> str:
+        """A cookie by name for a path: the hub and each server set their own `_xsrf`."""
+        for cookie in self.session.cookies:
+            if cookie.name == name and path.startswith(cookie.path.rstrip("/") or "/"):
+                return cookie.value or ""
+        return ""
 
     def signup(self, username: str, password: str) -> str:
         """Post the sign-up form; return the page's message text."""
@@ -70,7 +77,7 @@ class HubClient:
 
     def token(self) -> str:
         """An API token for the logged-in user (made through the hub's token page API)."""
-        xsrf = self.session.cookies.get("_xsrf", "")
+        xsrf = self.cookie("_xsrf", "/hub/")
         r = self.session.post(f"{self.url}/hub/api/users/{self.username}/tokens", timeout=30,
                               json={"note": "hubclient", "expires_in": 3600},
                               headers={"X-XSRFToken": xsrf, "Referer": f"{self.url}/hub/token"})
@@ -86,19 +93,29 @@ class HubClient:
         return time.monotonic() - began
 
     def wait_for_lab(self, timeout: float = 120) -> None:
+        """Poll the user's JupyterLab page (completing the server's OAuth with the hub) until
+        it loads, then check the server's API answers."""
         deadline = time.monotonic() + timeout
         last = None
+        lab = f"/user/{self.username}/lab"
         while time.monotonic() < deadline:
-            r = self.session.get(f"{self.url}/user/{self.username}/api/status", timeout=30)
+            r = self.session.get(f"{self.url}{lab}", timeout=30)
             last = r.status_code
-            if r.status_code == 200 and r.headers.get("Content-Type", "").startswith("application/json"):
-                return
+            if r.status_code == 200 and r.url.split("?")[0].endswith(lab):
+                status = self.session.get(f"{self.url}/user/{self.username}/api/status", timeout=30)
+                last = status.status_code
+                if status.status_code == 200:
+                    return
             time.sleep(0.5)
         raise HubError(f"{self.username}'s server was not ready in {timeout:.0f}s (last {last})")
 
     def lab_api(self, path: str, method: str = "GET", **kwargs: object) -> requests.Response:
-        """Call the user's own server (for example `api/assignments?course_id=...`)."""
-        xsrf = self.session.cookies.get("_xsrf", "")
+        """Call the user's own server (for example `assignments?course_id=...`)."""
+        if not self.cookie("_xsrf", f"/user/{self.username}/"):
+            # A new session must open a page first: that completes the server's OAuth with the
+            # hub and sets the server's own cookies, which API calls and POSTs need.
+            self.session.get(f"{self.url}/user/{self.username}/lab", timeout=60)
+        xsrf = self.cookie("_xsrf", f"/user/{self.username}/")
         headers = {"X-XSRFToken": xsrf}
         return self.session.request(method, f"{self.url}/user/{self.username}/{path.lstrip('/')}",
                                     headers=headers, timeout=120, **kwargs)

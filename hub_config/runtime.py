@@ -2,11 +2,12 @@
 
 Learners' servers run as their own unix users. The project's virtualenv usually points at an
 interpreter they cannot reach (pyenv under /root, whose home is 0700), even though its
-site-packages are readable. Rather than loosen /root, this module builds a small "runtime"
-virtualenv from a world-readable interpreter of the same Python version (Debian's python3.11)
-whose site-packages chain-load the project's own. Console scripts are copied with their first
-line pointing at the runtime, and share/ and etc/ link to the project's (JupyterLab extensions,
-server extension switches), so the runtime behaves like the project's virtualenv.
+site-packages are readable. Rather than loosen /root, this module copies that exact interpreter
+(binary, libpython, standard library: about 130 MB) to a folder everyone can read and builds a
+small "runtime" virtualenv on it whose site-packages chain-load the project's own. Console
+scripts are copied with their first line pointing at the runtime, and share/ and etc/ link to
+the project's (JupyterLab extensions, server extension switches), so the runtime behaves like
+the project's virtualenv.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from pathlib import Path
 from hub_config.course import REPO
 
 DEFAULT_VENV = REPO / ".venv"
-CANDIDATE_DIRS = ("/usr/bin", "/usr/local/bin")
 
 
 def others_can_use(path: Path) -> bool:
@@ -42,53 +42,67 @@ def others_can_use(path: Path) -> bool:
     return bool(mode & stat.S_IXOTH) or not mode & (stat.S_IXUSR | stat.S_IXGRP)
 
 
-def _venv_facts(venv: Path) -> tuple[str, Path]:
-    """The venv's Python version (major.minor) and its site-packages folder."""
+def _venv_facts(venv: Path) -> tuple[str, Path, Path, str]:
+    """The venv's Python version (major.minor), site-packages, base prefix and full version."""
     out = subprocess.run(
         [str(venv / "bin" / "python"), "-c",
          "import sys, sysconfig; print('%d.%d' % sys.version_info[:2]); "
-         "print(sysconfig.get_paths()['purelib'])"],
+         "print(sysconfig.get_paths()['purelib']); print(sys.base_prefix); print(sys.version)"],
         check=True, capture_output=True, text=True).stdout.split("\n")
-    return out[0], Path(out[1])
+    return out[0], Path(out[1]), Path(out[2]), out[3]
 
 
-def find_shared_interpreter(version: str) -> Path | None:
-    """A world-usable interpreter of the given major.minor version, or None."""
-    for folder in CANDIDATE_DIRS:
-        candidate = Path(folder) / f"python{version}"
-        if candidate.exists() and others_can_use(candidate):
-            return candidate
-    return None
+def copy_interpreter(base_prefix: Path, version: str, dest: Path) -> Path:
+    """Copy the venv's own interpreter (binary, libpython, standard library) to `dest`.
+
+    The exact build matters: packages installed for 3.11.7 can fail on Debian's 3.11.2 (soupsieve
+    does). The binary finds libpython through an absolute RUNPATH into the closed folder; it is
+    rewritten in place to `$ORIGIN/../lib`, which is shorter, so the ELF layout is untouched.
+    """
+    (dest / "bin").mkdir(parents=True, exist_ok=True)
+    (dest / "lib").mkdir(exist_ok=True)
+    binary = dest / "bin" / f"python{version}"
+    data = (base_prefix / "bin" / f"python{version}").read_bytes()
+    old = str(base_prefix / "lib").encode() + b"\0"
+    new = b"$ORIGIN/../lib"
+    if old in data and len(old) > len(new):
+        data = data.replace(old, new + b"\0" * (len(old) - len(new)))
+    binary.write_bytes(data)
+    binary.chmod(0o755)
+    for lib in (base_prefix / "lib").glob(f"libpython{version}*.so*"):
+        shutil.copy2(lib, dest / "lib" / lib.name, follow_symlinks=True)
+    shutil.copytree(base_prefix / "lib" / f"python{version}", dest / "lib" / f"python{version}",
+                    ignore=shutil.ignore_patterns("site-packages", "test", "__pycache__", "idlelib"),
+                    symlinks=True, dirs_exist_ok=True)
+    (dest / "lib" / f"python{version}" / "site-packages").mkdir(exist_ok=True)
+    return binary
 
 
 def ensure_runtime(dest: Path, venv: Path = DEFAULT_VENV) -> Path:
     """Return a python executable any user can run with the venv's packages (idempotent).
 
     If the venv itself is usable by others, it is returned unchanged; otherwise a runtime
-    virtualenv is (re)built at `dest`.
+    virtualenv is (re)built at `dest` on a copy of the venv's own interpreter.
     """
     venv = Path(venv).absolute()
-    version, site_packages = _venv_facts(venv)
+    version, site_packages, base_prefix, full_version = _venv_facts(venv)
     if others_can_use(venv / "bin" / "python") and others_can_use(site_packages):
         return venv / "bin" / "python"
     if not others_can_use(site_packages):
         raise RuntimeError(
             f"{site_packages} is not readable by other users: clone the project where every user "
             "can read it (for example under /opt or /srv), then run the installer again.")
-    base = find_shared_interpreter(version)
-    if base is None:
-        raise RuntimeError(
-            f"No Python {version} usable by every user in {', '.join(CANDIDATE_DIRS)}: install the "
-            f"system's python{version} (Debian: apt-get install python{version}-venv).")
     dest = Path(dest).absolute()
     python = dest / "bin" / "python"
     marker = dest / ".source"
-    if not (python.exists() and marker.exists() and marker.read_text() == f"{venv}\n{base}\n"):
+    source = f"{venv}\n{base_prefix}\n{full_version}\n"
+    if not (python.exists() and marker.exists() and marker.read_text() == source):
         if dest.exists():
             shutil.rmtree(dest)
+        base = copy_interpreter(base_prefix, version, dest / "interpreter")
         subprocess.run([str(base), "-m", "venv", "--without-pip", str(dest)], check=True)
         _link_project(dest, venv, version, site_packages)
-        marker.write_text(f"{venv}\n{base}\n")
+        marker.write_text(source)
     _open_up(dest)
     return python
 
@@ -118,7 +132,7 @@ def _link_project(dest: Path, venv: Path, version: str, site_packages: Path) -> 
 
 
 def _open_up(dest: Path) -> None:
-    for root, dirs, files in os.walk(dest):
+    for root, _dirs, files in os.walk(dest):
         os.chmod(root, 0o755)
         for name in files:
             path = Path(root) / name

@@ -9,6 +9,7 @@ build/demo/ and survives restarts (same accounts, same passwords, same work).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -137,16 +138,12 @@ def descendants(pid: int) -> list[psutil.Process]:
 def reap(processes: list[psutil.Process], timeout: float = 10) -> None:
     """Stop whatever the hub left behind (it normally stops them all itself)."""
     for process in processes:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             process.terminate()
-        except psutil.NoSuchProcess:
-            pass
     _, alive = psutil.wait_procs(processes, timeout=timeout)
     for process in alive:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
-        except psutil.NoSuchProcess:
-            pass
 
 
 def banner(url: str, accounts: dict[str, str], released: list[str], course: Course) -> str:

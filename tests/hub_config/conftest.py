@@ -1,0 +1,88 @@
+"""A real workshop hub for the integration tests: JupyterHub, its proxy, unix users, nbgrader.
+
+The hub runs hub_config/workshop/jupyterhub_config.py exactly as a workshop server does, but
+every path lives in a fresh folder under /tmp, every port is free at start, and every unix
+account and group has a random prefix, so that several runs can share a machine. The accounts
+are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from hub_helpers import Hub, make_dataset  # noqa: E402
+
+from hub_config import accounts, runtime
+from hub_config.course import load
+from hub_config.hub import free_port
+
+
+@pytest.fixture(scope="session")
+def shared_runtime() -> Iterator[Path]:
+    """The interpreter learners' servers run (built once per test session)."""
+    base = Path(tempfile.mkdtemp(prefix="fj-runtime-", dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        yield runtime.ensure_runtime(base / "runtime")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def hub(artifacts_dir: Path, shared_runtime: Path) -> Iterator[Hub]:
+    """A workshop hub, as root, with its own groups, grading account, trainer and learners."""
+    if os.geteuid() != 0:
+        pytest.skip("the workshop hub creates unix users: run the tests as root")
+    prefix = "fj" + secrets.token_hex(2)
+    base = Path(tempfile.mkdtemp(prefix="fj-hub-", dir="/tmp"))
+    base.chmod(0o755)
+    state = base / "state"
+    trainer = f"{prefix}trainer"
+    learners = [f"{prefix}l{i}" for i in range(1, 4)]
+    port = free_port()
+    course = load(
+        path=os.devnull, state_dir=state, data_dir=state / "data", exchange_dir=state / "exchange",
+        course_dir=state / "course", home_dir=base / "home", learner_group=f"{prefix}-learners",
+        trainer_group=f"{prefix}-trainers", grader_user=f"{prefix}-grader", trainers=[trainer],
+        roster_file=state / "roster.txt", mem_limit="1G",
+        bind_url=f"http://127.0.0.1:{port}", hub_port=free_port(), proxy_api_port=free_port(),
+        python=str(shared_runtime), book_dir=str(base / "book"),
+    )
+    (base / "home").mkdir(parents=True)
+    (base / "home").chmod(0o755)
+    state.mkdir()
+    make_dataset(course.data_dir)
+    (base / "book").mkdir()
+    (base / "book" / "index.html").write_text("<h1>Family justice data course book</h1>")
+    # The first learner is on the roster (approved at sign-up); the others wait for the trainer.
+    course.roster_file.write_text(f"# cohort\n{learners[0]}\n")
+    settings = state / "course.yaml"
+    settings.write_text(yaml.safe_dump(
+        {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+         for k, v in {**vars(course), **course.extra}.items() if k != "extra"}))
+    accounts.prepare_shared_folders(course)
+    hub = Hub(base=base, course=course, settings=settings, url=f"http://127.0.0.1:{port}",
+              python=shared_runtime, trainer=trainer, learners=learners,
+              log=artifacts_dir / "hub_config-workshop-hub.log")
+    hub.log.write_text("")
+    hub.passwords = {name: secrets.token_urlsafe(12) for name in [trainer, *learners]}
+    try:
+        hub.start()
+        yield hub
+    finally:
+        hub.stop()
+        for name in [trainer, *learners, course.grader_user]:
+            accounts.delete_user(name)
+        for group in (course.learner_group, course.trainer_group, course.grader_user):
+            subprocess.run(["groupdel", group], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+

@@ -1,0 +1,91 @@
+"""Helpers of the hub tests: the running hub's handle, a tiny dataset, polling."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from hub_config.course import REPO, Course
+from hub_config.hubclient import HubClient, wait_for_hub
+
+FIXTURE_NOTEBOOKS = Path(__file__).parent / "fixtures" / "notebooks"
+WORKSHOP_CONFIG = REPO / "hub_config" / "workshop" / "jupyterhub_config.py"
+ASSIGNMENT = "orientation_01_hub"
+
+
+def make_dataset(data_dir: Path) -> None:
+    """A tiny dataset with the real one's layout (the tests need folders, not volume)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "manifest.json").write_text('{"version": "test", "files": {}}')
+    for folder, files in {"identifiable": ["cafcass_cases.csv"],
+                          "reference": ["local_authorities.csv", "dfj_areas.csv"],
+                          "answer_key": ["cafcass_person_key.csv"]}.items():
+        (data_dir / folder).mkdir(parents=True)
+        for name in files:
+            (data_dir / folder / name).write_text("id,value\n1,secret\n" if folder == "answer_key"
+                                                   else "id,value\n1,2\n")
+
+
+@dataclass
+class Hub:
+    """One running workshop hub and the people on it."""
+
+    base: Path
+    course: Course
+    settings: Path
+    url: str
+    python: Path
+    trainer: str
+    learners: list[str]
+    passwords: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+    log: Path | None = None
+    children: list[psutil.Process] = field(default_factory=list)
+
+    def start(self) -> None:
+        env = {**os.environ, "FJ_HUB_SETTINGS": str(self.settings),
+               "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"}
+        out = open(self.log, "a")  # noqa: SIM115 (closed with the process)
+        self.process = subprocess.Popen(
+            [str(REPO / ".venv" / "bin" / "jupyterhub"), "-f", str(WORKSHOP_CONFIG)],
+            cwd=self.course.state_dir / "hub", env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        wait_for_hub(self.url, timeout=90)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            self.children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            self.children = []
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        _, alive = psutil.wait_procs(self.children, timeout=10)
+        for proc in alive:
+            proc.kill()
+
+    def client(self, name: str) -> HubClient:
+        """A logged-in session for a user of this hub."""
+        client = HubClient(self.url)
+        assert client.login(name, self.passwords[name]), f"{name} could not log in"
+        return client
+
+
+def wait_until(predicate, timeout: float = 30, interval: float = 0.5) -> bool:  # type: ignore[no-untyped-def]
+    """Poll until `predicate()` is true; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False

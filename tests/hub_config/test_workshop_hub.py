@@ -1,0 +1,271 @@
+"""The workshop hub end to end, with real processes: JupyterHub, configurable-http-proxy,
+single-user servers running as real unix users, nbgrader's exchange and the grading pipeline.
+
+The tests run in file order and share one hub: sign-up and approval, spawn, release, fetch,
+submit, collect, autograde, feedback, the security boundaries, then a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import stat
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from hub_helpers import ASSIGNMENT, FIXTURE_NOTEBOOKS, Hub, wait_until
+
+from hub_config import course_ops
+from hub_config.hubclient import HubClient
+
+pytestmark = pytest.mark.integration
+
+NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+# What a curious (or malicious) learner's code tries to open, during their session and while
+# being graded. Filled in per hub by `probe_paths`.
+PROBE_CODE = textwrap.dedent("""\
+    import json, os
+    outcomes = {}
+    for label, path in PATHS.items():
+        try:
+            if os.path.isdir(path):
+                os.listdir(path)
+            else:
+                open(path, 'rb').read(1)
+            outcomes[label] = 'READ'
+        except OSError as error:
+            outcomes[label] = type(error).__name__
+    print('PROBE' + json.dumps(outcomes))
+""")
+
+
+def probe_paths(hub: Hub, other: str) -> dict[str, str]:
+    course = hub.course
+    return {
+        "other_home": str(course.home_dir / other),
+        "trainer_home": str(course.home_dir / hub.trainer),
+        "source_notebooks": str(course.course_dir / "source"),
+        "gradebook": str(course.course_dir / "gradebook.db"),
+        "submitted": str(course.course_dir / "submitted"),
+        "answer_key": str(course.data_dir / "answer_key" / "cafcass_person_key.csv"),
+        "exchange_inbound": str(course.exchange_dir / course.course_id / "inbound"),
+        "hub_secrets": str(course.state_dir / "hub" / "jupyterhub_cookie_secret"),
+    }
+
+
+def ensure_accounts(hub: Hub, names: list[str]) -> dict[str, HubClient]:
+    """Sign up (if needed) and have the trainer approve; return logged-in sessions."""
+    sessions = {}
+    trainer = HubClient(hub.url)
+    if not trainer.login(hub.trainer, hub.passwords[hub.trainer]):
+        trainer.signup(hub.trainer, hub.passwords[hub.trainer])
+        assert trainer.login(hub.trainer, hub.passwords[hub.trainer])
+    for name in names:
+        client = HubClient(hub.url)
+        if not client.login(name, hub.passwords[name]):
+            client.signup(name, hub.passwords[name])
+            if not client.login(name, hub.passwords[name]):
+                trainer.approve(name)
+                assert client.login(name, hub.passwords[name])
+        sessions[name] = client
+    sessions[hub.trainer] = trainer
+    return sessions
+
+
+def test_signup_roster_and_trainer_approval(hub: Hub) -> None:
+    trainer = HubClient(hub.url)
+    trainer.signup(hub.trainer, hub.passwords[hub.trainer])
+    assert trainer.login(hub.trainer, hub.passwords[hub.trainer]), "trainers (hub admins) are approved"
+
+    on_roster, waiting = hub.learners[0], hub.learners[1]
+    HubClient(hub.url).signup(on_roster, hub.passwords[on_roster])
+    assert HubClient(hub.url).login(on_roster, hub.passwords[on_roster]), "roster names are pre-approved"
+
+    HubClient(hub.url).signup(waiting, hub.passwords[waiting])
+    assert not HubClient(hub.url).login(waiting, hub.passwords[waiting]), "sign-ups wait for approval"
+    trainer.approve(waiting)
+    assert HubClient(hub.url).login(waiting, hub.passwords[waiting])
+
+    # Someone signing up as a system account is never approved automatically, and a wrong
+    # password never logs in.
+    HubClient(hub.url).signup("postgres", "a-long-password-1")
+    assert not HubClient(hub.url).login("postgres", "a-long-password-1")
+    assert not HubClient(hub.url).login(on_roster, "wrong-password")
+
+
+def test_servers_run_as_their_own_unix_users(hub: Hub) -> None:
+    sessions = ensure_accounts(hub, hub.learners[:2])
+    for name in [hub.trainer, *hub.learners[:2]]:
+        sessions[name].start_server(timeout=120)
+        r = sessions[name].lab_api("api/contents/hello.txt", "PUT",
+                                   json={"type": "file", "format": "text", "content": "hi"})
+        assert r.status_code in (200, 201), r.text
+        home = Path(pwd.getpwnam(name).pw_dir)
+        assert home.parent == hub.course.home_dir
+        assert (home / "hello.txt").stat().st_uid == pwd.getpwnam(name).pw_uid
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700, "homes must be private"
+        env = sessions[name].lab_api("api/kernelspecs")
+        assert env.status_code == 200
+
+
+def test_learners_lack_the_formgrader_and_trainers_have_it(hub: Hub) -> None:
+    sessions = ensure_accounts(hub, hub.learners[:1])
+    learner, trainer = sessions[hub.learners[0]], sessions[hub.trainer]
+    assert learner.lab_api("formgrader").status_code == 404
+    assert learner.lab_api(f"assignments?course_id={hub.course.course_id}").status_code == 200
+    r = trainer.lab_api("formgrader")
+    assert r.status_code == 200
+    assert "frame-ancestors 'self'" in r.headers.get("Content-Security-Policy", "")
+
+
+def fetched_notebook(client: HubClient) -> dict:
+    r = client.lab_api(f"api/contents/{NOTEBOOK}")
+    assert r.status_code == 200, r.text
+    return r.json()["content"]
+
+
+def save_with_answer(client: HubClient, source: str) -> None:
+    notebook = fetched_notebook(client)
+    for cell in notebook["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "answer":
+            cell["source"] = source
+    r = client.lab_api(f"api/contents/{NOTEBOOK}", "PUT",
+                       json={"type": "notebook", "format": "json", "content": notebook})
+    assert r.status_code == 200, r.text
+
+
+def assignment_action(client: HubClient, action: str, course_id: str) -> dict:
+    r = client.lab_api(f"assignments/{action}", "POST",
+                       data={"course_id": course_id, "assignment_id": ASSIGNMENT})
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert result.get("success"), result
+    return result
+
+
+def test_release_fetch_submit(hub: Hub) -> None:
+    course = hub.course
+    released = course_ops.release(course, hub.python, FIXTURE_NOTEBOOKS, as_user=hub.trainer)
+    assert released == [ASSIGNMENT]
+    sessions = ensure_accounts(hub, hub.learners[:2])
+    good, curious = sessions[hub.learners[0]], sessions[hub.learners[1]]
+
+    listing = good.lab_api(f"assignments?course_id={course.course_id}").json()
+    assert [a["assignment_id"] for a in listing["value"]] == [ASSIGNMENT]
+    assert listing["value"][0]["status"] == "released"
+
+    for client in (good, curious):
+        assignment_action(client, "fetch", course.course_id)
+    assert "### BEGIN HIDDEN TESTS" not in json.dumps(fetched_notebook(good)), "hidden tests leaked"
+
+    save_with_answer(good, "import os\nfrom pathlib import Path\n"
+                     "reference_files = sorted(p.name for p in "
+                     "(Path(os.environ['FJ_DATA_DIR']) / 'reference').iterdir())\n")
+    paths = probe_paths(hub, other=hub.learners[0])
+    save_with_answer(curious, f"PATHS = {paths!r}\n" + PROBE_CODE + "reference_files = ['x']\n")
+    for client in (good, curious):
+        assignment_action(client, "submit", course.course_id)
+    listing = good.lab_api(f"assignments?course_id={course.course_id}").json()["value"]
+    assert any(a["status"] == "submitted" for a in listing)
+
+
+def test_collect_autograde_feedback(hub: Hub) -> None:
+    course = hub.course
+    course_ops.collect(course, hub.python, ASSIGNMENT, as_user=hub.trainer, notebooks=FIXTURE_NOTEBOOKS)
+    for name in hub.learners[:2]:
+        assert (course.course_dir / "submitted" / name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
+    course_ops.autograde(course, hub.python, ASSIGNMENT, notebooks=FIXTURE_NOTEBOOKS)
+    course_ops.feedback(course, hub.python, ASSIGNMENT, as_user=hub.trainer, notebooks=FIXTURE_NOTEBOOKS)
+
+    scores = gradebook_scores(hub)
+    assert scores[hub.learners[0]] == 2.0, "the correct answer earns full marks, hidden tests included"
+
+    sessions = ensure_accounts(hub, hub.learners[:1])
+    assignment_action(sessions[hub.learners[0]], "fetch_feedback", course.course_id)
+    home = Path(pwd.getpwnam(hub.learners[0]).pw_dir)
+    pages = list((home / ASSIGNMENT / "feedback").glob("*/*.html"))
+    assert pages, "feedback was fetched into the learner's assignment folder"
+    assert "BEGIN HIDDEN TESTS" not in pages[0].read_text()
+
+
+def gradebook_scores(hub: Hub) -> dict[str, float]:
+    code = ("import json, sys\nfrom nbgrader.api import Gradebook\n"
+            f"gb = Gradebook('sqlite:///{hub.course.course_dir / 'gradebook.db'}', '{hub.course.course_id}')\n"
+            f"print(json.dumps({{s.student.id: s.score for s in gb.assignment_submissions('{ASSIGNMENT}')}}))\n"
+            "gb.close()\n")
+    out = subprocess.run(["runuser", "-u", hub.trainer, "--", str(hub.python), "-c", code],
+                         capture_output=True, text=True, check=True, cwd="/tmp").stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_grading_runs_learner_code_without_access(hub: Hub) -> None:
+    """The curious learner's submission tried to read everything while being graded."""
+    if not course_ops.grading_available():
+        pytest.skip("the grading pipeline (python -m grading) is not in this checkout")
+    graded = hub.course.course_dir / "autograded" / hub.learners[1] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    text = graded.read_text()
+    outcomes = json.loads(text.split("PROBE", 1)[1].split("\\n", 1)[0].replace('\\"', '"'))
+    readable = {label for label, outcome in outcomes.items() if outcome == "READ"}
+    # The answer key is the grader's to read (hidden tests use it); nothing else is.
+    assert readable <= {"answer_key"}, outcomes
+
+
+def test_learners_cannot_read_what_is_not_theirs(hub: Hub) -> None:
+    learner = hub.learners[1]
+    paths = probe_paths(hub, other=hub.learners[0])
+    paths["reference"] = str(hub.course.data_dir / "reference")
+    out = subprocess.run(["runuser", "-u", learner, "--", str(hub.python), "-c",
+                          f"PATHS = {paths!r}\n" + PROBE_CODE],
+                         capture_output=True, text=True, check=True, cwd="/tmp").stdout
+    outcomes = json.loads(out.split("PROBE", 1)[1])
+    assert outcomes.pop("reference") == "READ", "learners read the shared data"
+    assert all(outcome == "PermissionError" for outcome in outcomes.values()), outcomes
+    # nor write to the shared data
+    r = subprocess.run(["runuser", "-u", learner, "--", "touch", str(hub.course.data_dir / "reference" / "x")],
+                       capture_output=True)
+    assert r.returncode != 0
+
+
+def test_learners_cannot_reach_other_servers_or_the_admin_api(hub: Hub) -> None:
+    sessions = ensure_accounts(hub, hub.learners[:2])
+    me, other = sessions[hub.learners[1]], hub.learners[0]
+    r = me.session.get(f"{hub.url}/user/{other}/api/contents", timeout=60)
+    assert r.status_code == 403 or f"/user/{me.username}/" in r.url, (r.status_code, r.url)
+    assert "hello.txt" not in r.text
+    token = me.token()
+    headers = {"Authorization": f"token {token}"}
+    assert me.session.get(f"{hub.url}/hub/api/users", headers=headers, timeout=30).status_code == 403
+    r = me.session.post(f"{hub.url}/hub/api/users/{other}/server", headers=headers, timeout=30)
+    assert r.status_code in (403, 404)
+    r = me.session.get(f"{hub.url}/user/{other}/api/contents", headers=headers, timeout=30,
+                       allow_redirects=False)
+    assert r.status_code in (302, 403)
+    # and the trainer's approval page is for trainers only
+    r = me.session.get(f"{hub.url}/hub/authorize", timeout=30)
+    assert r.status_code == 403
+
+
+def test_book_is_served_by_the_hub(hub: Hub) -> None:
+    client = HubClient(hub.url)
+    r = client.session.get(f"{hub.url}/services/book/", timeout=30)
+    assert r.status_code == 200 and "course book" in r.text
+
+
+def test_restart_keeps_accounts_files_and_submissions(hub: Hub) -> None:
+    before = gradebook_scores(hub)
+    hub.stop()
+    assert wait_until(lambda: all(not p.is_running() for p in hub.children), timeout=30)
+    hub.start()
+    for name in [hub.trainer, *hub.learners[:2]]:
+        assert HubClient(hub.url).login(name, hub.passwords[name]), f"{name} lost their account"
+        assert (Path(pwd.getpwnam(name).pw_dir) / "hello.txt").read_text() == "hi"
+    assert gradebook_scores(hub) == before
+    inbound = hub.course.exchange_dir / hub.course.course_id / "inbound"
+    assert sum(1 for p in inbound.iterdir() if p.name.startswith(hub.learners[0] + "+")) >= 1
+    client = hub.client(hub.learners[0])
+    client.start_server(timeout=120)
+    assert client.lab_api("api/contents/hello.txt").status_code == 200
+    assert os.path.exists(hub.course.state_dir / "hub" / "jupyterhub.sqlite")
