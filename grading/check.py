@@ -232,10 +232,16 @@ def _check(assignment: Assignment, data_dir: Path, timeout: int, result: CheckRe
         release.generate_learner_versions(settings, [assignment])
         released = cells.read_notebook(settings.course_dir / "release" / assignment.id /
                                        f"{assignment.id}.ipynb")
-        text = cells.released_text(released)
+        folder = settings.course_dir / "release" / assignment.id
+        texts = {f"{assignment.id}.ipynb": cells.released_text(released)}
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix != ".ipynb":
+                texts[str(path.relative_to(folder))] = path.read_bytes().decode("utf-8", "replace")
+        text = "\n".join(texts.values())
         for line, where in cells.secret_lines(source).items():
-            if line in text:
-                result.problems.append(f"the released notebook contains a line of the {where}: {line!r}")
+            for name, content in texts.items():
+                if line in content:
+                    result.problems.append(f"the released {name} contains a line of the {where}: {line!r}")
         for marker in (cells.BEGIN_SOLUTION, cells.BEGIN_HIDDEN):
             if marker in text:
                 result.problems.append(f"the released notebook still contains '{marker}'")

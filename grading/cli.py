@@ -101,9 +101,6 @@ def cmd_autograde(args: argparse.Namespace, settings: Settings) -> int:
     _require_data(settings)
     accounts = sandbox.resolve_accounts([n for n in (args.sandbox_user or "").split(",") if n])
     kernel_python = sandbox.kernel_interpreter(accounts, args.kernel_python)
-    if os.geteuid() == 0 and not accounts:
-        print("warning: grading as root without --sandbox-user: learner code runs as root",
-              file=sys.stderr)
     tasks = autograde.find_submissions(settings, args.assignments)
     todo = autograde.pending(settings, tasks, args.force)
     if not todo:
@@ -112,6 +109,9 @@ def cmd_autograde(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if accounts:
         sandbox.protect_course_dir(settings.course_dir)
+    elif os.geteuid() == 0:
+        print("warning: grading as root without --sandbox-user: learner code runs as root",
+              file=sys.stderr)
     workers = args.workers or _cores()
     with tempfile.TemporaryDirectory(prefix="fj-grading-") as tmp:
         scratch = Path(tmp)
@@ -313,7 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="assignment ids (default: all released)")
 
     sub = command("export", cmd_export, "nbgrader's CSV export of the gradebook", """
-        Write nbgrader's CSV of grades (one row per learner and assignment).
+        Write nbgrader's own CSV export of the gradebook: one row per learner and assignment,
+        with the score, the maximum score and the submission time, for spreadsheets and for
+        any system that already reads nbgrader's export. The cohort report (report) adds each
+        submission's grading status and the per-question scores.
         """)
     sub.add_argument("--to", default=None, metavar="FILE",
                      help="output file (default: COURSE_DIR/grades.csv)")

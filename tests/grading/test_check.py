@@ -1,0 +1,110 @@
+"""check: the quality gate, on the fixture course and on deliberately broken copies of it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from grading import cells
+from grading.check import static_problems
+from grading.course import load_course
+from tests.grading.broken_submissions import ASSIGNMENT
+from tests.grading.conftest import FIXTURE_COURSE, run_cli
+
+
+def _copy(tmp_path):
+    dest = tmp_path / "course"
+    shutil.copytree(FIXTURE_COURSE, dest)
+    return dest
+
+
+def _problems(root, change) -> list[str]:
+    assignment = load_course(root).find(ASSIGNMENT)
+    nb = json.loads(assignment.notebook.read_text())
+    change(nb)
+    assignment.notebook.write_text(json.dumps(nb))
+    return static_problems(assignment, cells.read_notebook(assignment.notebook))
+
+
+def test_the_fixture_course_has_no_static_problems() -> None:
+    course = load_course(FIXTURE_COURSE)
+    assert not course.problems
+    for assignment in course.assignments:
+        assert static_problems(assignment, cells.read_notebook(assignment.notebook)) == []
+
+
+def test_outputs_committed_in_a_source_are_caught(tmp_path) -> None:
+    def add_output(nb):
+        nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hi\n"}]
+        nb["cells"][1]["execution_count"] = 3
+    assert any("outputs or an execution count" in p for p in _problems(_copy(tmp_path), add_output))
+
+
+def test_a_top_cell_without_objectives_or_time_is_caught(tmp_path) -> None:
+    def strip(nb):
+        nb["cells"][0]["source"] = "# Counting cases"
+    found = _problems(_copy(tmp_path), strip)
+    assert any("Learning objectives" in p for p in found)
+    assert any("Estimated time" in p for p in found)
+
+
+def test_a_test_cell_without_a_visible_assert_is_caught(tmp_path) -> None:
+    def hide_all(nb):
+        cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") ==
+                    "public_count_test")
+        cell["source"] = "### BEGIN HIDDEN TESTS\nassert n_public == 1, 'wrong'\n### END HIDDEN TESTS"
+    assert any("no visible assert" in p for p in _problems(_copy(tmp_path), hide_all))
+
+
+def test_a_hidden_assert_without_a_message_and_a_visible_answer_key_are_caught(tmp_path) -> None:
+    def change(nb):
+        cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") ==
+                    "public_count_test")
+        cell["source"] = "".join(cell["source"]).replace(
+            "### END HIDDEN TESTS", "assert n_public > 0\n### END HIDDEN TESTS")
+        cell["source"] = 'key = load("cafcass_person_key")\n' + cell["source"]
+    found = _problems(_copy(tmp_path), change)
+    assert any("has no message" in p for p in found)
+    assert any("reads the answer key" in p for p in found)
+
+
+def test_module_yaml_and_folders_must_agree(tmp_path) -> None:
+    root = _copy(tmp_path)
+    (root / "orientation" / "orientation_02_unlisted").mkdir()
+    shutil.rmtree(root / "data_quality" / "data_quality_01_missing_values")
+    problems = load_course(root).problems
+    assert any("orientation_02_unlisted is not listed" in p for p in problems)
+    assert any("lists data_quality_01_missing_values" in p for p in problems)
+
+
+@pytest.mark.integration
+def test_check_passes_the_fixture_course_and_prints_run_times(data_dir, capsys) -> None:
+    assert run_cli("--notebooks", FIXTURE_COURSE, "--data-dir", data_dir, "check", "--workers", "2") == 0
+    out = capsys.readouterr().out
+    assert "ok   orientation_01_counting_cases: solution ran in" in out
+    assert "ok   data_quality_01_missing_values: solution ran in" in out
+    assert "2 of 2 assignment(s) pass" in out
+
+
+@pytest.mark.integration
+def test_check_fails_a_leaking_or_unfair_assignment(tmp_path, data_dir, capsys) -> None:
+    root = _copy(tmp_path)
+    assignment = load_course(root).find(ASSIGNMENT)
+    nb = json.loads(assignment.notebook.read_text())
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "public_count":
+            # An answer left outside its solution region: the released version earns marks.
+            leaked = '\nn_public = int(cases["law_type"].eq("public").sum())'
+            cell["source"] = "".join(cell["source"]) + leaked
+    assignment.notebook.write_text(json.dumps(nb))
+    (assignment.folder / "wrong.yaml").write_text("public_count: |\n  n_public = None\n")
+    # A helper file released with the notebook quotes a hidden test.
+    (assignment.folder / "helpers.py").write_text(
+        'expected_public = int(cases.law_type.eq("public").sum())\n')
+    assert run_cli("--notebooks", root, "--data-dir", data_dir, "check", ASSIGNMENT) == 1
+    out = capsys.readouterr().out
+    assert "FAIL orientation_01_counting_cases" in out
+    assert "the released notebook, unchanged, earns" in out
+    assert "the released helpers.py contains a line of the hidden tests" in out

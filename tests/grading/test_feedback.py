@@ -1,0 +1,81 @@
+"""Feedback never shows hidden tests, yet says in words which checks failed."""
+
+from __future__ import annotations
+
+import pytest
+
+from grading import cells
+from grading.preprocessors import WITHHELD
+from tests.grading.broken_submissions import ASSIGNMENT
+from tests.grading.conftest import course_args, run_cli
+
+
+def _hidden_lines(settings) -> set[str]:
+    source = cells.read_notebook(settings.course_dir / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    return {line.strip() for c in source.cells for line in cells.hidden_source(c).splitlines()
+            if len(line.strip()) >= 8}
+
+
+@pytest.fixture(scope="module")
+def feedback(cohort):
+    assert run_cli(*course_args(cohort), "feedback") == 0
+    return cohort
+
+
+@pytest.mark.integration
+def test_feedback_pages_never_contain_hidden_test_text(feedback) -> None:
+    import html
+
+    hidden = _hidden_lines(feedback)
+    pages = sorted(feedback.feedback().glob(f"*/{ASSIGNMENT}/*.html"))
+    assert len(pages) > 30
+    for page in pages:
+        text = html.unescape(page.read_text())
+        for line in hidden:
+            assert line not in text, f"{page} shows hidden test text {line!r}"
+        assert "BEGIN HIDDEN TESTS" not in text
+
+
+@pytest.mark.integration
+def test_feedback_names_each_failed_check_with_its_message(feedback) -> None:
+    import html
+
+    text = html.unescape((feedback.feedback("bob", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text())
+    assert "n_public should count only some cases" in text  # the visible check's message
+    assert "Traceback (most recent call last)" not in text and "\x1b[" not in text
+
+
+@pytest.mark.integration
+def test_hidden_failures_show_their_message(feedback) -> None:
+    import html
+
+    # n_public = len(cases) // 2 passes every visible check but not the hidden one.
+    from tests.grading.conftest import copy_course, solved, statuses, submit
+
+    settings = copy_course(feedback, feedback.course_dir.parent.parent / "hidden-fail" / "course")
+    submit(settings, "erin", ASSIGNMENT, solved(settings, ASSIGNMENT, {
+        "public_count": "n_public = int(len(cases) // 2)"}))
+    assert run_cli(*course_args(settings), "autograde", ASSIGNMENT, "--workers", "1",
+                   "--quiet") == 0
+    assert statuses(settings)[f"erin/{ASSIGNMENT}"]["status"] == "graded"
+    assert run_cli(*course_args(settings), "feedback", ASSIGNMENT) == 0
+    text = html.unescape((settings.feedback("erin", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text())
+    assert "n_public is not the number of cases whose law_type is public" in text
+    assert "expected_public" not in text
+
+
+@pytest.mark.integration
+def test_output_quoting_hidden_tests_is_withheld(feedback) -> None:
+    import html
+
+    page = feedback.feedback("broken_prints_input_history", ASSIGNMENT) / f"{ASSIGNMENT}.html"
+    text = html.unescape(page.read_text())
+    assert WITHHELD in text
+    assert "Note from the grader" in text
+
+
+@pytest.mark.integration
+def test_ungradable_submissions_get_a_page_saying_why(feedback) -> None:
+    page = feedback.feedback("broken_invalid_json", ASSIGNMENT) / f"{ASSIGNMENT}.html"
+    text = page.read_text()
+    assert "could not be graded" in text and "invalid_notebook" in text
