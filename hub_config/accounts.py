@@ -147,6 +147,9 @@ def prepare_shared_folders(course: Course) -> None:
     course.exchange_dir.mkdir(parents=True, exist_ok=True)
     course.exchange_dir.chmod(0o1777)
     share_course_dir(course)
+    # Trainers release the course before they ever start a server: their accounts come first.
+    for trainer in course.trainers:
+        ensure_course_account(course, trainer)
 
 
 def share_course_dir(course: Course) -> None:

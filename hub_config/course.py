@@ -124,7 +124,11 @@ def nbgrader_config(course: Course, role: str) -> str:
     ]
     if role == TRAINER:
         lines += [
-            f"c.CourseDirectory.root = {str(course.course_dir)!r}",
+            # The formgrader only works on a course folder below the server's root (the home):
+            # trainers' homes hold a `course` link to the shared course folder.
+            "import os",
+            "_link = os.path.expanduser('~/course')",
+            f"c.CourseDirectory.root = _link if os.path.isdir(_link) else {str(course.course_dir)!r}",
             # Several trainers share one course folder through their group.
             "c.CourseDirectory.groupshared = True",
         ]

@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         course = course.replace(extra={**course.extra, "book_dir": str(args.book_dir.absolute())})
     learner_data_view(course.data_dir, Path(course.extra["learner_data_dir"]))
     course.roster_file.write_text("\n".join(LEARNERS) + "\n")
+    trainer_home = course.home_dir / TRAINER_NAME
+    trainer_home.mkdir(parents=True, exist_ok=True)
+    if not (trainer_home / "course").is_symlink():
+        (trainer_home / "course").symlink_to(course.course_dir)
     settings = state / "settings.yaml"
     write_settings(course, settings)
 
