@@ -2,7 +2,7 @@
 
 Each submission runs in a scratch folder of its own that holds only that submission's files
 (never the course folder, other learners' work or the gradebook). The kernel is started through
-this module's ``main`` (``python -m grading.sandbox ... -- <kernel command>``), which applies
+``grading.launch`` (``python -m grading.launch ... -- <kernel command>``), which applies
 resource limits and, when grading runs as root with ``--sandbox-user``, drops to that
 unprivileged account before the kernel starts, so that the operating system itself refuses any
 attempt to read other learners' submissions (the course folder is made unreadable to others).
@@ -13,10 +13,8 @@ scratch copy, but nothing stops code that knows an absolute path: see grading/RE
 
 from __future__ import annotations
 
-import argparse
 import os
 import pwd
-import resource
 import secrets
 import stat
 import sys
@@ -149,7 +147,7 @@ def give_to(path: Path, account: Account | None) -> None:
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager that starts kernels through ``python -m grading.sandbox``: resource
+    """A kernel manager that starts kernels through ``python -m grading.launch``: resource
     limits always, and a switch to an unprivileged account when ``sandbox_uid`` is set."""
 
     sandbox_uid = Integer(-1, help="Account the kernel runs as (-1: this one).").tag(config=True)
@@ -163,7 +161,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         if self.kernel_python and cmd and cmd[0] == sys.executable:
             cmd[0] = self.kernel_python
-        prefix = [sys.executable, "-m", "grading.sandbox", "--memory-mb", str(self.memory_mb),
+        prefix = [sys.executable, "-m", "grading.launch", "--memory-mb", str(self.memory_mb),
                   "--file-mb", str(self.file_mb)]
         if self.sandbox_home:
             prefix += ["--home", self.sandbox_home]
@@ -175,44 +173,3 @@ class SandboxedKernelManager(AsyncKernelManager):
         return [*prefix, "--", *cmd]
 
 
-def _limit(kind: int, value: int) -> None:
-    soft, hard = resource.getrlimit(kind)
-    if hard != resource.RLIM_INFINITY:
-        value = min(value, hard)
-    resource.setrlimit(kind, (value, hard if hard != resource.RLIM_INFINITY else value))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Apply limits, switch account, set a private HOME, then become the kernel (exec)."""
-    parser = argparse.ArgumentParser(prog="python -m grading.sandbox",
-                                     description="Start a kernel with limits, as another account.")
-    parser.add_argument("--uid", type=int, default=-1)
-    parser.add_argument("--gid", type=int, default=-1)
-    parser.add_argument("--home", default="")
-    parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB)
-    parser.add_argument("--file-mb", type=int, default=DEFAULT_FILE_MB)
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        parser.error("no command to run")
-    if args.memory_mb > 0:
-        _limit(resource.RLIMIT_AS, args.memory_mb * 2**20)
-    if args.file_mb > 0:
-        _limit(resource.RLIMIT_FSIZE, args.file_mb * 2**20)
-    _limit(resource.RLIMIT_CORE, 0)
-    if args.uid >= 0:
-        os.setgroups([])
-        os.setgid(args.gid)
-        os.setuid(args.uid)
-        _limit(resource.RLIMIT_NPROC, 512)
-    if args.home:
-        os.environ["HOME"] = args.home
-        os.environ["IPYTHONDIR"] = os.path.join(args.home, ".ipython")
-        os.environ["MPLCONFIGDIR"] = os.path.join(args.home, ".matplotlib")
-        os.environ["XDG_CACHE_HOME"] = os.path.join(args.home, ".cache")
-    os.execvp(command[0], command)
-
-
-if __name__ == "__main__":
-    main()
