@@ -54,13 +54,27 @@ def _groups(ds: Dataset) -> dict[str, set[int]]:
     return dict(zip(frame["group"], frame["alfs"], strict=True))
 
 
-def _with_condition(ds: Dataset, codes: str) -> set[int]:
-    adm = require(ds.table("tre_health_admissions"), "tre_health_admissions")
-    ed = require(ds.table("tre_health_ed_attendances"), "tre_health_ed_attendances")
-    both = pd.concat([adm[["alf_pe", "alf_sts_cd", "diagnosis_code"]],
-                      ed[["alf_pe", "alf_sts_cd", "diagnosis_code"]]])
-    hit = both[both["diagnosis_code"].str.match(codes)]
-    return set(_safe_alfs(hit))
+def _adult_contacts(ds: Dataset) -> pd.DataFrame:
+    """Admissions and attendances of people aged 16 or over (the published measures' ages)."""
+    def build() -> pd.DataFrame:
+        adm = require(ds.table("tre_health_admissions"), "tre_health_admissions")
+        ed = require(ds.table("tre_health_ed_attendances"), "tre_health_ed_attendances")
+        spine = require(ds.table("tre_health_patients"), "tre_health_patients")
+        wob = spine.dropna(subset=["alf_pe"]).drop_duplicates("alf_pe").set_index("alf_pe")["wob"]
+        both = pd.concat([
+            adm.rename(columns={"admission_date": "date"}).assign(setting="admission"),
+            ed.rename(columns={"attendance_date": "date"}).assign(setting="ed")])
+        both = both[["alf_pe", "alf_sts_cd", "diagnosis_code", "date", "setting"]]
+        born = pd.to_datetime(wob.reindex(both["alf_pe"]).to_numpy())
+        return both[(both["date"].to_numpy() >= born + pd.DateOffset(years=16))]
+    return ds.cached("adult_contacts", build)
+
+
+def _with_condition(ds: Dataset, codes: str | None) -> set[int]:
+    contacts = _adult_contacts(ds)
+    if codes is None:  # any emergency department attendance
+        return set(_safe_alfs(contacts[contacts["setting"] == "ed"]))
+    return set(_safe_alfs(contacts[contacts["diagnosis_code"].str.match(codes)]))
 
 
 CONDITION_CODES = {  # ICD-10 code patterns an analyst would use for each condition
@@ -74,9 +88,8 @@ def associations(ds: Dataset) -> list[dict[str, Any]]:
     rows = []
     figures = {**{c: (CONDITION_CODES[c], params["conditions"][c]) for c in CONDITION_CODES},
                "emergency_department": (None, params["emergency_department"]["any_attendance"])}
-    ed = require(ds.table("tre_health_ed_attendances"), "tre_health_ed_attendances")
     for name, (codes, targets) in figures.items():
-        having = set(_safe_alfs(ed)) if codes is None else _with_condition(ds, codes)
+        having = _with_condition(ds, codes)
         for group in ("pl_parent", "comparison_adult", "pl_infant_mother", "comparison_mother"):
             if group.startswith(("pl_infant", "comparison_mother")) and name in (
                     "injury", "emergency_department"):
