@@ -1,0 +1,129 @@
+"""Load on a course hub: N learners log in and start their servers at the same moment.
+
+Starts the demo hub (JupyterHub, its proxy, the book and the idle culler) on a free port with a
+scratch state folder, signs N learners up (the roster approves them), then logs them all in and
+starts every server at once, one thread per learner. Prints the time until every JupyterLab
+answered, the median and 95th percentile of login-to-lab-ready, and the memory of the idle
+servers (proportional set size, so shared libraries are counted once).
+
+    python benchmarks/hub_load.py [--learners N]      # default 10; the target is 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from hub_config.demo.__main__ import DEMO_CONFIG, demo_course, learner_data_view, write_settings  # noqa: E402
+from hub_config.hub import free_port  # noqa: E402
+from hub_config.hubclient import HubClient, wait_for_hub  # noqa: E402
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def login_and_start(url: str, name: str, password: str) -> float:
+    began = time.monotonic()
+    client = HubClient(url)
+    if not client.login(name, password):
+        raise RuntimeError(f"{name} could not log in")
+    client.start_server(timeout=600)
+    return time.monotonic() - began
+
+
+def server_memory(hub_pid: int) -> list[int]:
+    """PSS (or RSS where PSS is unavailable) of every single-user server under the hub."""
+    sizes = []
+    for proc in psutil.Process(hub_pid).children(recursive=True):
+        try:
+            if "jupyterhub.singleuser" not in " ".join(proc.cmdline()):
+                continue
+            info = proc.memory_full_info()
+            sizes.append(getattr(info, "pss", info.rss))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return sizes
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--learners", "-n", type=int, default=int(os.environ.get("HUB_LOAD_N", 10)))
+    args = parser.parse_args()
+    n = args.learners
+
+    state = Path(tempfile.mkdtemp(prefix="fj-hub-load-"))
+    port = free_port()
+    data = REPO / "data" / "classroom"
+    course = demo_course(state, data if data.exists() else state / "no-data", port)
+    Path(course.extra["learner_data_dir"]).mkdir(parents=True, exist_ok=True)
+    if data.exists():
+        learner_data_view(data, Path(course.extra["learner_data_dir"]))
+    names = [f"learner{i:03d}" for i in range(n)]
+    course.roster_file.write_text("\n".join(names) + "\n")
+    settings = state / "settings.yaml"
+    write_settings(course, settings)
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "FJ_HUB_SETTINGS": str(settings),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    log = open(state / "jupyterhub.log", "w")  # noqa: SIM115
+    hub = subprocess.Popen([str(Path(sys.executable).parent / "jupyterhub"), "-f", str(DEMO_CONFIG)],
+                           cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    children: list[psutil.Process] = []
+    try:
+        wait_for_hub(url, timeout=90)
+        password = "load-test-password-1"
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda name: HubClient(url).signup(name, password), names))
+        signup_seconds = time.monotonic() - began
+        print(f"hub_load: {n} learners on {os.cpu_count()} cores "
+              f"({psutil.virtual_memory().total / 2**30:.0f} GiB); sign-ups took {signup_seconds:.1f} s",
+              flush=True)
+        idle_before = psutil.virtual_memory().used
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            durations = list(pool.map(lambda name: login_and_start(url, name, password), names))
+        all_ready = time.monotonic() - began
+        time.sleep(5)  # let the servers settle to idle
+        sizes = server_memory(hub.pid)
+        used = psutil.virtual_memory().used - idle_before
+        children = psutil.Process(hub.pid).children(recursive=True)
+        print(f"time to all ready:            {all_ready:.1f} s")
+        print(f"login-to-lab-ready median:    {statistics.median(durations):.1f} s")
+        print(f"login-to-lab-ready p95:       {percentile(durations, 0.95):.1f} s")
+        print(f"memory per idle server (PSS): {statistics.mean(sizes) / 2**20:.0f} MiB "
+              f"over {len(sizes)} servers")
+        print(f"machine memory per learner:   {used / n / 2**20:.0f} MiB (system-wide increase / N)")
+    finally:
+        if hub.poll() is None:
+            children = children or psutil.Process(hub.pid).children(recursive=True)
+            hub.send_signal(signal.SIGTERM)
+            try:
+                hub.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                hub.kill()
+        _, alive = psutil.wait_procs(children, timeout=10)
+        for proc in alive:
+            proc.kill()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

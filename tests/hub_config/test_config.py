@@ -1,0 +1,157 @@
+"""Unit tests of the shared course configuration, the generated per-role Jupyter settings, the
+Kubernetes values file (validated offline against the Zero to JupyterHub chart's schema) and
+the small helpers of the hub set-ups."""
+
+from __future__ import annotations
+
+import copy
+import filecmp
+import json
+import threading
+import urllib.request
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from hub_config import book_service, course, memory
+from hub_config.hub import free_port
+from hub_config.k8s import render
+from hub_config.runtime import others_can_use
+
+K8S = course.HUB_CONFIG / "k8s"
+
+
+def test_course_yaml_loads_with_overrides(tmp_path: Path) -> None:
+    settings = tmp_path / "s.yaml"
+    settings.write_text("exchange_dir: /x/exchange\ntrainers: [ann, bob]\nbind_url: http://:9000\n")
+    c = course.load(settings, course_dir="/y/course")
+    assert c.course_id == "fj-course"
+    assert c.exchange_dir == Path("/x/exchange") and c.course_dir == Path("/y/course")
+    assert c.trainers == ("ann", "bob") and c.role_of("ann") == "trainer" and c.role_of("cy") == "learner"
+    assert c.extra == {"bind_url": "http://:9000"}
+    assert c.idle_timeout_seconds >= 3600, "servers report activity every 5 minutes"
+
+
+def test_roster_skips_comments_and_takes_the_first_column(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.txt"
+    roster.write_text("# cohort 3\nAnn\n\nbob, Bob Smith  # late joiner\n")
+    assert course.read_roster(roster) == ["ann", "bob"]
+    assert course.read_roster(tmp_path / "missing.txt") == []
+
+
+def test_learners_lose_the_formgrader_and_trainers_may_frame_it(tmp_path: Path) -> None:
+    c = course.load(state_dir=tmp_path)
+    dirs = course.write_all_role_configs(c)
+    learner = json.loads((dirs["learner"] / "jupyter_server_config.json").read_text())
+    extensions = learner["ServerApp"]["jpserver_extensions"]
+    assert extensions["nbgrader.server_extensions.formgrader"] is False
+    page = json.loads((dirs["learner"] / "labconfig" / "page_config.json").read_text())
+    assert page["disabledExtensions"]["@jupyter/nbgrader:formgrader"] is True
+    assert "@jupyter/nbgrader:assignment-list" not in page["disabledExtensions"]
+    trainer = json.loads((dirs["trainer"] / "jupyter_server_config.json").read_text())
+    csp = trainer["ServerApp"]["tornado_settings"]["headers"]["Content-Security-Policy"]
+    assert "frame-ancestors 'self'" in csp
+    for role in ("learner", "trainer"):
+        text = (dirs[role] / "nbgrader_config.py").read_text()
+        assert "c.CourseDirectory.course_id = 'fj-course'" in text
+        assert f"c.Exchange.root = {str(c.exchange_dir)!r}" in text
+    assert "CourseDirectory.root" not in (dirs["learner"] / "nbgrader_config.py").read_text()
+
+
+def test_committed_k8s_role_configs_are_current(tmp_path: Path) -> None:
+    render.render(tmp_path)
+    for role in ("learner", "trainer"):
+        compare = filecmp.dircmp(tmp_path / role, K8S / "jupyter" / role)
+        assert not compare.diff_files and not compare.left_only, "run python -m hub_config.k8s.render"
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """helm's merge of a chart's defaults with a values file."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def chart_values(values: dict) -> dict:
+    defaults = yaml.safe_load((K8S / "chart" / "values.yaml").read_text())
+    return deep_merge(defaults, values)
+
+
+def schema() -> dict:
+    return json.loads((K8S / "chart" / "values.schema.json").read_text())
+
+
+def test_k8s_values_validate_against_the_chart_schema() -> None:
+    values = yaml.safe_load((K8S / "values.yaml").read_text())
+    jsonschema.validate(chart_values(values), schema())
+    assert values["hub"]["config"]["JupyterHub"]["authenticator_class"] == "native"
+    mounts = {m["mountPath"] for m in values["singleuser"]["storage"]["extraVolumeMounts"]}
+    assert str(render.k8s_course().exchange_dir) in mounts, "the exchange is on a shared volume"
+    assert values["cull"]["timeout"] >= 3600
+
+
+def test_the_schema_catches_mistakes() -> None:
+    values = yaml.safe_load((K8S / "values.yaml").read_text())
+    values["singleuser"]["memory"]["limitt"] = "2G"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(chart_values(values), schema())
+
+
+def test_dockerfile_keeps_the_answer_key_out_of_the_learner_image() -> None:
+    text = (K8S / "Dockerfile").read_text()
+    assert "rm -rf /srv/fj-training/data/answer_key" in text
+    assert "-c constraints.txt" in text and "hub_config/k8s/jupyter /etc/fj-training" in text
+
+
+def test_memory_sizes() -> None:
+    assert memory.parse_size("2G") == 2 * 2**30
+    assert memory.parse_size("512M") == 512 * 2**20
+    assert memory.parse_size(1024) == 1024
+    with pytest.raises(ValueError):
+        memory.parse_size("lots")
+
+
+def test_memory_limit_without_cgroups_is_reported_not_faked(tmp_path: Path) -> None:
+    assert memory.limit_process(1, "x", 2**30, root=tmp_path) is None
+
+
+def serve(book_dir: Path) -> tuple[str, object]:
+    port = free_port()
+    server = book_service.make_server(book_dir, f"http://127.0.0.1:{port}", "/services/book/")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{port}/services/book/", server
+
+
+def test_book_service_serves_the_built_book(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<h1>The book</h1>")
+    url, server = serve(tmp_path)
+    try:
+        assert "The book" in urllib.request.urlopen(url).read().decode()
+    finally:
+        server.shutdown()
+
+
+def test_book_service_explains_how_to_build_a_missing_book(tmp_path: Path) -> None:
+    url, server = serve(tmp_path / "not-built")
+    try:
+        page = urllib.request.urlopen(url + "intro.html").read().decode()
+        assert "make book" in page
+    finally:
+        server.shutdown()
+
+
+def test_others_can_use_checks_every_parent(tmp_path: Path) -> None:
+    closed = tmp_path / "closed"
+    (closed / "inner").mkdir(parents=True)
+    (closed / "inner" / "f").write_text("x")
+    closed.chmod(0o700)
+    assert not others_can_use(closed / "inner" / "f")
+    closed.chmod(0o755)
+    tmp_path.chmod(0o755)
+    assert others_can_use(closed / "inner" / "f") == others_can_use(tmp_path)
