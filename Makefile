@@ -24,7 +24,7 @@ SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps data demo test test-fast lint bench report book clean distclean
+.PHONY: help install system-deps data demo hub-workshop-install test test-fast lint bench report book clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' \
@@ -65,16 +65,15 @@ GENERATOR_FILES := $(shell find synthetic_data -name '*.py' -o -name '*.yaml' -o
 $(DATA)/manifest.json: $(GENERATOR_FILES) | $(STAMP)
 	$(VPY) -m synthetic_data generate --out $(DATA) --seed 42
 
-# Each step of the demo is a prerequisite; the recipe says where to go next.
-demo: install data ## Set everything up and show where the platform is
+# Each step of the demo is a prerequisite; it ends running the course hub in the foreground
+# (hub_config/demo): http://127.0.0.1:8000, accounts printed, Ctrl-C stops everything.
+demo: install data ## Set everything up and run the course hub on http://127.0.0.1:8000
 	@echo
-	@echo "The classroom dataset is in $(DATA)/."
-	@echo "Load a table in Python with:"
-	@echo
-	@echo '    from synthetic_data import load'
-	@echo '    cases = load("cafcass_cases", "$(DATA)")'
-	@echo
-	@echo "Start Python from this folder with $(VPY)."
+	@echo "The classroom dataset is in $(DATA)/; in Python: from synthetic_data import load"
+	$(VPY) -m hub_config.demo
+
+hub-workshop-install: install data ## Set this machine up as a workshop server (root; see hub_config/workshop/RUNBOOK.md)
+	$(SUDO) $(VPY) -m hub_config.workshop.install $(HUB_ARGS)
 
 test: install $(CHROMIUM) data ## Run every test, slow and integration ones included
 	$(PYTEST) $(PYTEST_ARGS) tests

@@ -118,6 +118,7 @@ def nbgrader_config(course: Course, role: str) -> str:
     """nbgrader_config.py for a role: everyone shares the course id and the exchange."""
     lines = [
         "# Generated from hub_config/course.yaml; edits are overwritten at hub start.",
+        *(["import os", ""] if role == TRAINER else []),
         "c = get_config()  # noqa: F821",
         f"c.CourseDirectory.course_id = {course.course_id!r}",
         f"c.Exchange.root = {str(course.exchange_dir)!r}",
@@ -126,7 +127,6 @@ def nbgrader_config(course: Course, role: str) -> str:
         lines += [
             # The formgrader only works on a course folder below the server's root (the home):
             # trainers' homes hold a `course` link to the shared course folder.
-            "import os",
             "_link = os.path.expanduser('~/course')",
             f"c.CourseDirectory.root = _link if os.path.isdir(_link) else {str(course.course_dir)!r}",
             # Several trainers share one course folder through their group.

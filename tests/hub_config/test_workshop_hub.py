@@ -192,10 +192,11 @@ def test_collect_autograde_feedback(hub: Hub) -> None:
 
 
 def gradebook_scores(hub: Hub) -> dict[str, float]:
+    db = hub.course.course_dir / "gradebook.db"
     code = ("import json, sys\nfrom nbgrader.api import Gradebook\n"
-            f"gb = Gradebook('sqlite:///{hub.course.course_dir / 'gradebook.db'}', '{hub.course.course_id}')\n"
-            f"print(json.dumps({{s.student.id: s.score for s in gb.assignment_submissions('{ASSIGNMENT}')}}))\n"
-            "gb.close()\n")
+            f"gb = Gradebook('sqlite:///{db}', '{hub.course.course_id}')\n"
+            f"scores = {{s.student.id: s.score for s in gb.assignment_submissions('{ASSIGNMENT}')}}\n"
+            "print(json.dumps(scores))\ngb.close()\n")
     out = subprocess.run(["runuser", "-u", hub.trainer, "--", str(hub.python), "-c", code],
                          capture_output=True, text=True, check=True, cwd="/tmp").stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -224,8 +225,8 @@ def test_learners_cannot_read_what_is_not_theirs(hub: Hub) -> None:
     assert outcomes.pop("reference") == "READ", "learners read the shared data"
     assert all(outcome == "PermissionError" for outcome in outcomes.values()), outcomes
     # nor write to the shared data
-    r = subprocess.run(["runuser", "-u", learner, "--", "touch", str(hub.course.data_dir / "reference" / "x")],
-                       capture_output=True)
+    target = str(hub.course.data_dir / "reference" / "x")
+    r = subprocess.run(["runuser", "-u", learner, "--", "touch", target], capture_output=True)
     assert r.returncode != 0
 
 
