@@ -84,8 +84,10 @@ def configure_common(c: Any, course: Course, *, python: Path, hub_dir: Path, bin
     c.Spawner.default_url = "/lab"
     c.Spawner.environment = spawner_environment(course, learner_data_dir)
     c.Spawner.mem_limit = course.mem_limit
-    c.Spawner.start_timeout = 120
-    c.Spawner.http_timeout = 90
+    # A whole cohort logging in at once on 2 cores takes minutes: 50 servers need about 200
+    # CPU-seconds to start. Short timeouts turn a slow start into failed spawns.
+    c.Spawner.start_timeout = 600
+    c.Spawner.http_timeout = 600
     c.JupyterHub.cleanup_servers = True
 
     book = {"name": "book", "url": f"http://127.0.0.1:{free_port()}",

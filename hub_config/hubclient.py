@@ -99,8 +99,10 @@ class HubClient:
         last = None
         lab = f"/user/{self.username}/lab"
         while time.monotonic() < deadline:
-            r = self.session.get(f"{self.url}{lab}", timeout=30)
+            r = self.session.get(f"{self.url}{lab}", timeout=60)
             last = r.status_code
+            if r.status_code == 424:
+                raise HubError(f"{self.username}'s server failed to start (see the hub's log)")
             if r.status_code == 200 and r.url.split("?")[0].endswith(lab):
                 status = self.session.get(f"{self.url}/user/{self.username}/api/status", timeout=30)
                 last = status.status_code

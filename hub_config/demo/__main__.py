@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.book_dir:
         course = course.replace(extra={**course.extra, "book_dir": str(args.book_dir.absolute())})
     learner_data_view(course.data_dir, Path(course.extra["learner_data_dir"]))
+    # nbgrader's exchange: writable by all, sticky, as nbgrader expects.
+    course.exchange_dir.mkdir(parents=True, exist_ok=True)
+    course.exchange_dir.chmod(0o1777)
     course.roster_file.write_text("\n".join(LEARNERS) + "\n")
     trainer_home = course.home_dir / TRAINER_NAME
     trainer_home.mkdir(parents=True, exist_ok=True)

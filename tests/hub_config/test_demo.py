@@ -1,0 +1,93 @@
+"""The local demo (`make demo` ends with `python -m hub_config.demo`), run for real on a free
+port: it releases the course, starts the hub with its proxy and services, creates the printed
+accounts; a learner sees the assignment ready to fetch and the book; Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+from hub_helpers import ASSIGNMENT, FIXTURE_NOTEBOOKS, make_dataset
+
+from hub_config.course import REPO
+from hub_config.hub import free_port
+from hub_config.hubclient import HubClient
+
+pytestmark = pytest.mark.integration
+
+
+def start_demo(state: Path, data: Path, book: Path, port: int, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub_config.demo", "--port", str(port), "--state-dir", str(state),
+         "--data-dir", str(data), "--notebooks", str(FIXTURE_NOTEBOOKS), "--book-dir", str(book)],
+        cwd=REPO, stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_for_banner(log: Path, process: subprocess.Popen, times: int = 1, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.read_text().count("Press Ctrl-C") >= times:
+            return
+        assert process.poll() is None, log.read_text()
+        time.sleep(0.5)
+    raise AssertionError(f"the demo did not start:\n{log.read_text()}")
+
+
+def stop_with_ctrl_c(process: subprocess.Popen) -> list[psutil.Process]:
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert any("configurable-http-proxy" in " ".join(c.cmdline()) for c in children)
+    os.killpg(process.pid, signal.SIGINT)  # what the terminal sends on Ctrl-C
+    process.wait(timeout=60)
+    _, alive = psutil.wait_procs(children, timeout=15)
+    return alive
+
+
+def test_demo_runs_the_course_hub_and_ctrl_c_stops_everything(artifacts_dir: Path) -> None:
+    base = Path(tempfile.mkdtemp(prefix="fj-demo-", dir="/tmp"))
+    state, data, book = base / "state", base / "data", base / "book"
+    make_dataset(data)
+    book.mkdir()
+    (book / "index.html").write_text("<h1>Family justice data course book</h1>")
+    log = artifacts_dir / "hub_config-demo.log"
+    log.write_text("")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_demo(state, data, book, port, log)
+    try:
+        wait_for_banner(log, process)
+        accounts = yaml.safe_load((state / "credentials.yaml").read_text())
+        assert accounts["learner1"] in log.read_text(), "the passwords are printed"
+        learner = HubClient(url)
+        assert learner.login("learner1", accounts["learner1"])
+        learner.start_server(timeout=180)
+        listing = learner.lab_api("assignments?course_id=fj-course").json()["value"]
+        assert [(a["assignment_id"], a["status"]) for a in listing] == [(ASSIGNMENT, "released")]
+        assert learner.lab_api("formgrader").status_code == 404
+        r = learner.lab_api("api/kernelspecs")
+        assert r.status_code == 200
+        # Learners see the data without the answer key.
+        view = state / "learner-data"
+        assert (view / "reference").exists() and not (view / "answer_key").exists()
+        assert "course book" in learner.session.get(f"{url}/services/book/", timeout=30).text
+        alive = stop_with_ctrl_c(process)
+        assert not alive, f"left running after Ctrl-C: {alive}"
+        assert "The demo hub has stopped" in log.read_text()
+
+        # A second run brings the same accounts back.
+        process = start_demo(state, data, book, port, log)
+        wait_for_banner(log, process, times=2)
+        assert HubClient(url).login("learner1", accounts["learner1"])
+        assert not stop_with_ctrl_c(process)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+        subprocess.run(["rm", "-rf", str(base)], check=False)
