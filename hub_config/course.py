@@ -30,6 +30,8 @@ LEARNER_DISABLED_SERVER_EXTENSIONS = (
     "nbgrader.server_extensions.formgrader",
     "nbgrader.server_extensions.course_list",
 )
+# JupyterLab's news announcements reach out to the internet; course machines may have no route out.
+ALWAYS_DISABLED_LAB_PLUGINS = ("@jupyterlab/apputils-extension:announcements",)
 LEARNER_DISABLED_LAB_PLUGINS = (
     "@jupyter/nbgrader:formgrader",
     "@jupyter/nbgrader:course-list",
@@ -148,9 +150,8 @@ def server_config(course: Course, role: str) -> dict[str, Any]:
 
 def page_config(course: Course, role: str) -> dict[str, Any]:
     """labconfig/page_config.json for a role: the nbgrader plugins it does not load."""
-    if role == TRAINER:
-        return {}
-    return {"disabledExtensions": {name: True for name in LEARNER_DISABLED_LAB_PLUGINS}}
+    names = ALWAYS_DISABLED_LAB_PLUGINS + (() if role == TRAINER else LEARNER_DISABLED_LAB_PLUGINS)
+    return {"disabledExtensions": {name: True for name in names}}
 
 
 def write_role_config(course: Course, role: str, dest: Path | None = None) -> Path:

@@ -126,6 +126,10 @@ class CourseSpawner(LocalProcessSpawner):
             self.log.info("Memory limit for %s: %s", self.user.name, where or "not enforceable here")
         return result
 
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now=now)
+        memory.remove_group(f"fj-{self.user.name}")
+
 
 def course_spawner(course: Course) -> type[CourseSpawner]:
     """The spawner class bound to a course (JupyterHub instantiates it per user)."""

@@ -9,6 +9,7 @@ enforcement, and the hub logs so.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -58,3 +59,13 @@ def limit_process(pid: int, name: str, limit_bytes: int, root: Path = CGROUP_ROO
     except OSError:
         return None
     return group
+
+
+def remove_group(name: str, root: Path = CGROUP_ROOT) -> None:
+    """Remove a learner's cgroup once their server has stopped (it must hold no process)."""
+    found = cgroup_parent(root)
+    if found is None:
+        return
+    group = found[0] / name
+    with contextlib.suppress(OSError):
+        group.rmdir()

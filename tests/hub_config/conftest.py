@@ -20,7 +20,7 @@ import pytest
 import yaml
 from hub_helpers import Hub, make_dataset  # noqa: E402
 
-from hub_config import accounts, runtime
+from hub_config import accounts, memory, runtime
 from hub_config.course import load
 from hub_config.hub import free_port
 
@@ -81,6 +81,7 @@ def hub(artifacts_dir: Path, shared_runtime: Path) -> Iterator[Hub]:
         hub.stop()
         for name in [trainer, *learners, course.grader_user]:
             accounts.delete_user(name)
+            memory.remove_group(f"fj-{name}")
         for group in (course.learner_group, course.trainer_group, course.grader_user):
             subprocess.run(["groupdel", group], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)

@@ -48,6 +48,10 @@ def test_learner_fetches_runs_checks_and_submits_then_trainer_sees_it(
     page.set_default_timeout(60_000)
     try:
         log_in(page, hub, learner)
+        page.click(".lm-MenuBar-itemLabel:text-is('Nbgrader')")
+        items = page.locator(".lm-Menu-itemLabel").all_inner_texts()
+        assert "Assignment List" in items and "Formgrader" not in items, items
+        page.keyboard.press("Escape")
         open_menu_item(page, "Nbgrader", "Assignment List")
         released = page.locator("#released_assignments_list")
         released.get_by_text(ASSIGNMENT).wait_for()

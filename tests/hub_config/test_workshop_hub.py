@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from hub_helpers import ASSIGNMENT, FIXTURE_NOTEBOOKS, Hub, wait_until
 
-from hub_config import course_ops
+from hub_config import course_ops, memory
 from hub_config.hubclient import HubClient
 
 pytestmark = pytest.mark.integration
@@ -109,6 +109,12 @@ def test_servers_run_as_their_own_unix_users(hub: Hub) -> None:
         assert stat.S_IMODE(home.stat().st_mode) == 0o700, "homes must be private"
         env = sessions[name].lab_api("api/kernelspecs")
         assert env.status_code == 200
+        if memory.cgroup_parent() is not None:
+            # The machine lets the hub enforce the per-learner memory limit: check it does.
+            group = memory.cgroup_parent()[0] / f"fj-{name}"
+            limit_file = "memory.max" if (group / "memory.max").exists() else "memory.limit_in_bytes"
+            assert int((group / limit_file).read_text()) == memory.parse_size(hub.course.mem_limit)
+            assert (group / "cgroup.procs").read_text().split(), "the server runs inside the limit"
 
 
 def test_learners_lack_the_formgrader_and_trainers_have_it(hub: Hub) -> None:
