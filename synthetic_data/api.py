@@ -65,6 +65,8 @@ def load(name: str, data_dir: str | Path | None = None) -> pd.DataFrame:
                     frame[col.name] = frame[col.name].astype("Int64")
                 elif col.dtype == "int" and fmt == "csv":  # an empty CSV column reads as text
                     frame[col.name] = frame[col.name].astype("int64")
+                elif col.dtype == "float" and fmt == "csv":
+                    frame[col.name] = frame[col.name].astype("float64")
                 elif col.dtype == "bool" and col.nullable:
                     frame[col.name] = frame[col.name].astype("boolean")
                 elif col.dtype == "date":

@@ -40,7 +40,7 @@ def page(browser: object, book_url: str) -> Iterator[object]:
     page.errors = []
     page.on("request", lambda request: page.requests.append(request.url))
     page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(60_000)
     try:
         yield page
     finally:
