@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     log = open(state / "jupyterhub.log", "a")  # noqa: SIM115 (open for the hub's lifetime)
     hub = subprocess.Popen([str(Path(sys.executable).parent / "jupyterhub"), "-f", str(DEMO_CONFIG)],
                            cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT,
-                           start_new_session=True)
+                           start_new_session=True, preexec_fn=default_sigint)
 
     def stop(*_: object) -> None:
         if hub.poll() is None:
@@ -132,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     reap(children)
     print("The demo hub has stopped.", flush=True)
     return 0 if code in (0, -signal.SIGTERM) else code
+
+
+def default_sigint() -> None:
+    """Give the hub (and so its services) the default Ctrl-C behaviour even when the demo was
+    started in the background, where SIGINT is inherited as ignored: the hub stops its services
+    with SIGINT first and would otherwise wait for its timeouts."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def descendants(pid: int) -> list[psutil.Process]:
