@@ -144,6 +144,11 @@ def main() -> None:
                            "--data-dir", str(args.data_dir), "autograde", "--workers", str(args.workers),
                            "--quiet"], REPO, env)
         print(f"python -m grading autograde:      {wall_ours:7.1f} s  ({wall_ours / n:.2f} s per submission)")
+        found = json.loads((ours / "grading_status.json").read_text())
+        counts: dict[str, int] = {}
+        for entry in found.values():
+            counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+        print("  statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
         wall_theirs = 0.0
         for assignment in assignments:
             wall_theirs += timed([str(Path(PYTHON).parent / "nbgrader"), "autograde", assignment, "--force"],

@@ -65,6 +65,8 @@ def module_problems(course: Course) -> list[str]:
     for module in course.modules:
         written = False
         for assignment in module.assignments:
+            if assignment.folder.is_dir() and not assignment.notebook.is_file():
+                problems.append(f"{assignment.folder} has no {assignment.notebook.name}")
             try:
                 nb = cells.read_notebook(assignment.notebook)
             except GradingError:

@@ -84,6 +84,14 @@ def test_restored_test_cells_are_graded_with_hidden_tests(cohort) -> None:
 
 
 @pytest.mark.integration
+def test_a_deleted_test_cell_is_restored_and_really_run(cohort) -> None:
+    nb = read_nb(cohort.autograded("broken_deleted_test_cell", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb")
+    test_cell = next(c for c in nb.cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") == "public_count_test")
+    assert test_cell.source.startswith("assert n_public is not None")
+
+
+@pytest.mark.integration
 def test_unchanged_submissions_are_not_regraded(cohort, capsys) -> None:
     assert run_cli(*course_args(cohort), "autograde", "--quiet", "--workers", "1") == 0
     assert "Nothing to grade" in capsys.readouterr().out
