@@ -149,6 +149,9 @@ def main() -> None:
         for entry in found.values():
             counts[entry["status"]] = counts.get(entry["status"], 0) + 1
         print("  statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        for key, entry in sorted(found.items()):
+            if entry["status"] in ("kernel_died", "timeout", "error"):
+                print(f"  {key}: {entry['status']}: {entry['message']}")
         wall_theirs = 0.0
         for assignment in assignments:
             wall_theirs += timed([str(Path(PYTHON).parent / "nbgrader"), "autograde", assignment, "--force"],

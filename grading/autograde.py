@@ -60,7 +60,7 @@ class Options:
     data_dir: str
     scratch_root: str
     timeout: int = LOCAL_DEFAULT_TIMEOUT
-    memory_mb: int = 4096
+    memory_mb: int = 8192
     file_mb: int = 200
     output_limit: int = 2 * 2**20
     accounts: tuple = ()

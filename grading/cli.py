@@ -295,8 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--kernel-python", default="", metavar="PATH",
                      help="the interpreter kernels run; a sandbox account must be able to run it "
                           "(default: this one)")
-    sub.add_argument("--memory-mb", type=int, default=4096, metavar="MB",
-                     help="address-space limit per kernel, 0 for none (default: 4096)")
+    sub.add_argument("--memory-mb", type=int, default=8192, metavar="MB",
+                     help="address-space limit per kernel, 0 for none (default: 8192)")
     sub.add_argument("--output-mb", type=int, default=2, metavar="MB",
                      help="output kept per cell; the rest is dropped (default: 2)")
     sub.add_argument("--force", action="store_true", help="regrade submissions already graded")

@@ -12,7 +12,7 @@ import argparse
 import os
 import resource
 
-DEFAULT_MEMORY_MB = 4096
+DEFAULT_MEMORY_MB = 8192
 DEFAULT_FILE_MB = 200
 # Variables a kernel must not inherit: hub tokens and anything that looks like a secret.
 SECRET_MARKERS = ("TOKEN", "SECRET", "PASSWORD", "API_KEY", "JUPYTERHUB_", "JPY_")

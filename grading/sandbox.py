@@ -27,7 +27,7 @@ from traitlets import Integer, Unicode
 
 from grading.errors import GradingError
 
-DEFAULT_MEMORY_MB = 4096
+DEFAULT_MEMORY_MB = 8192
 DEFAULT_FILE_MB = 200
 MAX_COPIED_FILE_BYTES = 50 * 1024 * 1024
 
