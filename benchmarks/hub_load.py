@@ -72,9 +72,10 @@ def main() -> None:
     port = free_port()
     data = REPO / "data" / "classroom"
     course = demo_course(state, data if data.exists() else state / "no-data", port)
-    Path(course.extra["learner_data_dir"]).mkdir(parents=True, exist_ok=True)
     if data.exists():
         learner_data_view(data, Path(course.extra["learner_data_dir"]))
+    else:
+        Path(course.extra["learner_data_dir"]).mkdir(parents=True, exist_ok=True)
     names = [f"learner{i:03d}" for i in range(n)]
     course.roster_file.write_text("\n".join(names) + "\n")
     settings = state / "settings.yaml"
@@ -122,6 +123,7 @@ def main() -> None:
         _, alive = psutil.wait_procs(children, timeout=10)
         for proc in alive:
             proc.kill()
+        subprocess.run(["chmod", "-R", "u+w", str(state)], check=False)
         shutil.rmtree(state, ignore_errors=True)
 
 

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,12 +42,29 @@ def demo_course(state_dir: Path, data_dir: Path, port: int) -> Course:
 
 
 def learner_data_view(data_dir: Path, view: Path) -> Path:
-    """A folder of links to everything in the dataset except answer_key/."""
-    view.mkdir(parents=True, exist_ok=True)
-    for item in data_dir.iterdir():
-        link = view / item.name
-        if item.name != "answer_key" and not link.exists():
-            link.symlink_to(item.absolute())
+    """A read-only copy of the dataset without answer_key/, refreshed when the dataset changes.
+
+    Every demo server runs as the same user, so the copy's permissions (0444 files, 0555
+    folders) are what keeps learners' notebooks from changing the data by accident.
+    """
+    manifest = data_dir / "manifest.json"
+    stamp = view / "manifest.json"
+    if view.exists() and stamp.exists() and manifest.exists() and stamp.read_bytes() == manifest.read_bytes():
+        return view
+    if view.exists():
+        for root, dirs, _files in os.walk(view):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o755)
+        view.chmod(0o755)
+        shutil.rmtree(view)
+    shutil.copytree(data_dir, view,
+                    ignore=lambda folder, names: ["answer_key"] if Path(folder) == data_dir else [])
+    for root, dirs, files in os.walk(view, topdown=False):
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o444)
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o555)
+    view.chmod(0o555)
     return view
 
 
@@ -169,7 +187,7 @@ def banner(url: str, accounts: dict[str, str], released: list[str], course: Cour
         "",
         f"Assignments ready to fetch in the Assignments panel: {', '.join(released) or 'none yet'}",
         f"The course book:  {url}/services/book/",
-        f"Course data:      {course.data_dir} (learners see it without answer_key/)",
+        f"Course data:      {course.data_dir} (learners get a read-only copy without answer_key/)",
         f"Everything else:  {course.state_dir}",
         "",
         "Press Ctrl-C to stop the hub and everything it started.",

@@ -73,9 +73,10 @@ def test_demo_runs_the_course_hub_and_ctrl_c_stops_everything(artifacts_dir: Pat
         assert learner.lab_api("formgrader").status_code == 404
         r = learner.lab_api("api/kernelspecs")
         assert r.status_code == 200
-        # Learners see the data without the answer key.
+        # Learners get the data read-only and without the answer key.
         view = state / "learner-data"
         assert (view / "reference").exists() and not (view / "answer_key").exists()
+        assert not (view / "reference").stat().st_mode & 0o222
         assert "course book" in learner.session.get(f"{url}/services/book/", timeout=30).text
         alive = stop_with_ctrl_c(process)
         assert not alive, f"left running after Ctrl-C: {alive}"
@@ -90,4 +91,5 @@ def test_demo_runs_the_course_hub_and_ctrl_c_stops_everything(artifacts_dir: Pat
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
+        subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
         subprocess.run(["rm", "-rf", str(base)], check=False)
