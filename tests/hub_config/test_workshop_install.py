@@ -1,0 +1,69 @@
+"""The workshop installer, run twice for real (as root) into a scratch folder: groups, grading
+and trainer accounts, dataset permissions, exchange, course folder, roster, fj-autograde."""
+
+from __future__ import annotations
+
+import grp
+import os
+import secrets
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from hub_helpers import make_dataset
+
+from hub_config import accounts
+from hub_config.course import REPO
+
+pytestmark = pytest.mark.integration
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_installer_is_idempotent_and_sets_permissions() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the installer creates unix accounts: run the tests as root")
+    prefix = "fj" + secrets.token_hex(2)
+    base = Path(tempfile.mkdtemp(prefix="fj-install-", dir="/tmp"))
+    base.chmod(0o755)
+    state = base / "state"
+    settings = base / "etc" / "course.yaml"
+    settings.parent.mkdir()
+    settings.write_text(yaml.safe_dump({
+        "state_dir": str(state), "data_dir": str(state / "data"), "exchange_dir": str(state / "exchange"),
+        "course_dir": str(state / "course"), "home_dir": str(base / "home"),
+        "roster_file": str(state / "roster.txt"), "learner_group": f"{prefix}-learners",
+        "trainer_group": f"{prefix}-trainers", "grader_user": f"{prefix}-grader"}))
+    make_dataset(base / "dataset")
+    (base / "roster.txt").write_text(f"{prefix}ann\n")
+    cmd = [sys.executable, "-m", "hub_config.workshop.install", "--settings", str(settings),
+           "--trainer", f"{prefix}tr", "--roster", str(base / "roster.txt"), "--data", str(base / "dataset"),
+           "--no-systemd", "--bin-dir", str(base / "bin")]
+    try:
+        for _ in range(2):
+            subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True)
+        written = yaml.safe_load(settings.read_text())
+        assert written["trainers"] == [f"{prefix}tr"] and Path(written["python"]).exists()
+        assert mode(state / "data" / "answer_key") == 0o750
+        assert grp.getgrgid((state / "data" / "answer_key").stat().st_gid).gr_name == f"{prefix}-grader"
+        assert mode(state / "data" / "reference") == 0o755
+        assert mode(state / "exchange") == 0o1777
+        assert mode(state / "course") == 0o2770
+        assert mode(state / "hub") == 0o700
+        assert mode(base / "home" / f"{prefix}tr") == 0o700
+        assert (base / "home" / f"{prefix}tr" / "course").resolve() == (state / "course").resolve()
+        assert (state / "roster.txt").read_text().strip() == f"{prefix}ann"
+        assert mode(base / "bin" / "fj-autograde") == 0o700
+    finally:
+        for name in (f"{prefix}tr", f"{prefix}-grader"):
+            accounts.delete_user(name)
+        for group in (f"{prefix}-learners", f"{prefix}-trainers", f"{prefix}-grader"):
+            subprocess.run(["groupdel", group], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
