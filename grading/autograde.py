@@ -594,9 +594,12 @@ def record_outcome(settings: Settings, outcome: Outcome) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    stamp = submitted / "timestamp.txt"
-    if stamp.is_file() and not stamp.is_symlink():
-        shutil.copyfile(stamp, dest / "timestamp.txt")
+    # The timestamp dates the submission; the secret names its feedback in the exchange
+    # (nbgrader's release_feedback reads it), so a learner can fetch what the grader wrote.
+    for kept in ("timestamp.txt", "submission_secret.txt"):
+        source = submitted / kept
+        if source.is_file() and not source.is_symlink():
+            shutil.copyfile(source, dest / kept)
     for name in notebook_names:
         text = outcome.notebooks.get(name)
         if text is None:

@@ -14,11 +14,14 @@ import pandas as pd
 from synthetic_data.alf import anonymised_linking_field
 from synthetic_data.capture import record_counts
 from synthetic_data.casebook import CaseBook
+from synthetic_data.geography import dfj_areas
+from synthetic_data.linked.cla import simulate_looked_after
 from synthetic_data.linked.cohort import Cohort, build_cohort
 from synthetic_data.linked.deaths import death_registrations
+from synthetic_data.linked.education import simulate_education
 from synthetic_data.linked.familyman import court_records
 from synthetic_data.linked.health import simulate_health
-from synthetic_data.linked.identities import capture_identities
+from synthetic_data.linked.identities import capture_identities, home_spells
 from synthetic_data.linked.pairs import labelled_pairs
 from synthetic_data.linked.tre import tre_view
 from synthetic_data.params import load_params
@@ -65,16 +68,13 @@ def linked_tables(world: World, book: CaseBook, cafcass: dict[str, pd.DataFrame]
                                 c_persons)
     tables["cafcass_people"] = people["cafcass_people"][0]
 
-    court = court_records(world, book, load_params("familyman"), _courts(), chunk, rng)
+    court = court_records(world, book, load_params("familyman"), dfj_areas(), chunk, rng)
     tables.update(_court_tables(court, cafcass, chunk, world, rng, people))
     health = simulate_health(world, cohort, load_params("health"), rng)
     tables.update(_health_tables(health, world, cohort, chunk, rng, people))
-    from synthetic_data.linked.cla import simulate_looked_after
-    from synthetic_data.linked.education import simulate_education
-
     education = simulate_education(world, cohort, load_params("education"), rng)
     tables.update(_education_tables(education, world, chunk, rng, people))
-    episodes = simulate_looked_after(world, cohort, book, _params("cla"), rng)
+    episodes = simulate_looked_after(world, cohort, book, load_params("cla"), rng)
     tables.update(_cla_tables(episodes, world, chunk, rng, people))
     deaths = death_registrations(world, cohort, load_params("deaths"), rng)
     tables.update(_death_tables(deaths, world, chunk, rng, people))
@@ -141,7 +141,7 @@ def _records_per_person(persons: np.ndarray, source: str, rng: np.random.Generat
     return owner, number
 
 
-def _assign_records(event_person: np.ndarray, owner: np.ndarray, number: np.ndarray,
+def _assign_records(event_person: np.ndarray, owner: np.ndarray,
                     record_ids: np.ndarray, split: np.ndarray | None,
                     rng: np.random.Generator) -> np.ndarray:
     """The record each event is filed under: one of its person's records.
@@ -149,15 +149,12 @@ def _assign_records(event_person: np.ndarray, owner: np.ndarray, number: np.ndar
     With ``split`` (each event's position in its person's time order, 0..1) a person's later
     events go to later records, as when a child starts a new school under a new pupil record.
     """
-    first = pd.Series(np.arange(owner.size), index=owner)
-    first = first[~first.index.duplicated()]
-    k = np.bincount(np.searchsorted(np.unique(owner), owner), minlength=np.unique(owner).size)
-    uniq = np.unique(owner)
+    uniq, first, n_records = np.unique(owner, return_index=True, return_counts=True)
     pos = np.searchsorted(uniq, event_person)
-    n_rec = k[pos]
+    n_rec = n_records[pos]
     pick = (split * n_rec).astype(np.int64).clip(max=n_rec - 1) if split is not None else (
         rng.random(event_person.size) * n_rec).astype(np.int64)
-    return record_ids[first.reindex(event_person).to_numpy() + pick]
+    return record_ids[first[pos] + pick]
 
 
 def _court_tables(court, cafcass, chunk, world, rng, people) -> dict[str, pd.DataFrame]:
@@ -199,7 +196,7 @@ def _health_tables(health, world, cohort: Cohort, chunk, rng, people) -> dict[st
     people["health_patients"] = (ident, owner)
 
     def filed(persons: np.ndarray) -> np.ndarray:
-        return _assign_records(persons, owner, number, ids, None, rng)
+        return _assign_records(persons, owner, ids, None, rng)
 
     chapters = load_params("health")["chapters"]
     adm, ed, mat = health.admissions, health.attendances, health.maternity
@@ -259,10 +256,10 @@ def _education_tables(education, world, chunk, rng, people) -> dict[str, pd.Data
     person = census["person"].to_numpy(dtype=np.int64)
     rank = census.groupby("person").cumcount().to_numpy()
     size = census.groupby("person")["census_day"].transform("size").to_numpy()
-    census_ids = _assign_records(person, owner, number, ids, rank / size, rng)
+    census_ids = _assign_records(person, owner, ids, rank / size, rng)
     att = education.attainment
     att = att[np.isin(att["person"].to_numpy(dtype=np.int64), owner)]  # pupils on the census only
-    att_ids = _assign_records(att["person"].to_numpy(dtype=np.int64), owner, number, ids,
+    att_ids = _assign_records(att["person"].to_numpy(dtype=np.int64), owner, ids,
                               np.full(len(att), 0.999), rng)
     return {
         "education_pupils": ident,
@@ -301,7 +298,7 @@ def _cla_tables(episodes, world, chunk, rng, people) -> dict[str, pd.DataFrame]:
         "cla_children": ident,
         "cla_episodes": pd.DataFrame({
             "episode_id": _ids("E", chunk, len(episodes), rng, width=9),
-            "cla_child_id": _assign_records(person, owner, number, ids, rank / size, rng),
+            "cla_child_id": _assign_records(person, owner, ids, rank / size, rng),
             "episode_start": _dates(episodes["episode_start"]),
             "episode_end": _dates(episodes["episode_end"]),
             "legal_status": episodes["legal_status"].to_numpy(),
@@ -326,11 +323,6 @@ def _dates(days) -> np.ndarray:
     d = np.asarray(days, dtype=np.int64)
     return np.where(d == NO_DATE, np.datetime64("NaT"), d.astype("datetime64[D]"))
 
-
-def _courts() -> pd.DataFrame:
-    from synthetic_data.geography import dfj_areas
-
-    return dfj_areas()
 
 
 # ------------------------------------------------------------------- trusted third party
@@ -368,17 +360,9 @@ def population_index(world: World, outside: np.ndarray) -> PopulationIndex:
                            "forename": world.forename, "surname": world.surname,
                            "sex": world.sex, "dob": world.dob.astype(np.int64),
                            "nhs_number": world.nhs_number})
-    r = world.residences
-    home = world.home_person()
-    order = np.argsort(r.person, kind="stable")
-    r_person = r.person[order]
-    lo = np.searchsorted(r_person, home, side="left")
-    hi = np.searchsorted(r_person, home, side="right")
-    count = hi - lo
-    who = np.repeat(np.arange(world.size), count)
-    idx = order[np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count,
-                                                                         count))]
-    postcodes = pd.DataFrame({"person": who.astype(np.int64), "postcode": r.postcode[idx]})
+    who, idx = home_spells(world, np.arange(world.size))
+    postcodes = pd.DataFrame({"person": who.astype(np.int64),
+                              "postcode": world.residences.postcode[idx]})
     held = ~np.isin(people["person"].to_numpy(), outside)
     postcodes = postcodes[np.isin(postcodes["person"].to_numpy(), people["person"].to_numpy()[held])]
     return PopulationIndex(people=people[held].reset_index(drop=True),
@@ -423,7 +407,3 @@ def _answer_key(links: pd.DataFrame, people: dict, world: World, cohort: Cohort,
             "in_cases": cohort.in_cases, "comparison_sample": cohort.comparison,
             "group": cohort.group}),
     }
-
-
-def _params(name: str) -> dict:
-    return load_params(name)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthetic_data.linked.cohort import Cohort, adult_window, child_window
+from synthetic_data.linked.identities import home_spells
 from synthetic_data.world import NO_DATE, ROLE_CHILD, World
 
 # Groups whose published figure covers a subgroup as well: measure -> (subgroup, remainder).
@@ -210,15 +211,8 @@ def _admissions(contacts: pd.DataFrame, params: dict, rng: np.random.Generator) 
 def _registrations(world: World, cohort: Cohort, params: dict) -> pd.DataFrame:
     """GP registration spells: one per address spell (a child's are its mother's, from birth)."""
     persons = cohort.persons
-    home = world.home_person()[persons]
     r = world.residences
-    order = np.argsort(r.person, kind="stable")
-    r_person = r.person[order]
-    lo = np.searchsorted(r_person, home, side="left")
-    hi = np.searchsorted(r_person, home, side="right")
-    count = hi - lo
-    who = np.repeat(np.arange(persons.size), count)
-    idx = order[np.repeat(lo, count) + _ranks(count)]
+    who, idx = home_spells(world, persons)
     p = persons[who]
     start = np.maximum(r.date_from[idx].astype(np.int64), world.dob[p].astype(np.int64))
     to = r.date_to[idx].astype(np.int64)
@@ -231,10 +225,3 @@ def _registrations(world: World, cohort: Cohort, params: dict) -> pd.DataFrame:
     out = pd.DataFrame({"person": p, "practice": practice, "lsoa": lsoa,
                         "start_day": start, "end_day": end})[keep]
     return out.sort_values(["person", "start_day"], kind="stable", ignore_index=True)
-
-
-def _ranks(count: np.ndarray) -> np.ndarray:
-    """0, 1, .., count-1 for each group, concatenated."""
-    total = int(count.sum())
-    starts = np.repeat(np.cumsum(count) - count, count)
-    return np.arange(total) - starts

@@ -95,3 +95,20 @@ def _twin_forename(world: World, persons: np.ndarray) -> np.ndarray:
     partner = co[persons]
     out[partner >= 0] = world.forename[partner[partner >= 0]]
     return out
+
+
+def home_spells(world: World, persons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every address spell of each person's home (a child's are its mother's).
+
+    Returns (position in ``persons``, index into ``world.residences``), one pair per spell,
+    grouped by person in the order given.
+    """
+    home = world.home_person()[persons]
+    r_person = world.residences.person
+    order = np.argsort(r_person, kind="stable")
+    lo = np.searchsorted(r_person[order], home, side="left")
+    hi = np.searchsorted(r_person[order], home, side="right")
+    count = hi - lo
+    who = np.repeat(np.arange(persons.size), count)
+    rank = np.arange(who.size) - np.repeat(np.cumsum(count) - count, count)
+    return who, order[np.repeat(lo, count) + rank]

@@ -210,8 +210,6 @@ def gradebook_scores(hub: Hub) -> dict[str, float]:
 
 def test_grading_runs_learner_code_without_access(hub: Hub) -> None:
     """The curious learner's submission tried to read everything while being graded."""
-    if not course_ops.grading_available():
-        pytest.skip("the grading pipeline (python -m grading) is not in this checkout")
     graded = hub.course.course_dir / "autograded" / hub.learners[1] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     text = graded.read_text()
     outcomes = json.loads(text.split("PROBE", 1)[1].split("\\n", 1)[0].replace('\\"', '"'))

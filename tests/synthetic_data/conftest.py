@@ -64,3 +64,36 @@ def is_current(folder: Path) -> bool:
         return False
     newest_code = max(p.stat().st_mtime for p in (REPO / "synthetic_data").rglob("*.py"))
     return manifest_path.stat().st_mtime >= newest_code
+
+
+@pytest.fixture(scope="session")
+def small_extract() -> tuple:
+    """A small Welsh world over the default period, its proceedings and its project extract:
+    the inputs of the linked sources, without writing a dataset."""
+    import numpy as np
+
+    from synthetic_data.casebook import CaseBook
+    from synthetic_data.config import GenerationConfig
+    from synthetic_data.geography import build_small_areas, local_authorities
+    from synthetic_data.linked.cohort import build_cohort
+    from synthetic_data.names import NamePools
+    from synthetic_data.params import load_params
+    from synthetic_data.private_law import simulate_private_law
+    from synthetic_data.public_law import simulate_public_law
+    from synthetic_data.world import build_world
+
+    config = GenerationConfig(scale=0.02, seed=7, out="/tmp/unused", region="wales")
+    las = local_authorities(config.region)
+    wp = load_params("world")
+    areas = build_small_areas(las, wp["geography"]["postcodes_per_lsoa"])
+    pools = NamePools.build()
+    rng = np.random.default_rng(7)
+    world = build_world(las, areas, pools, wp, config.start_day, config.end_day, config.scale,
+                        rng)
+    book = CaseBook()
+    simulate_public_law(world, load_params("public_law"), book, config.financial_years,
+                        config.scale, rng)
+    simulate_private_law(world, load_params("private_law"), book, config.financial_years,
+                         config.scale, rng, pools)
+    cohort = build_cohort(world, book, load_params("linkage"), rng)
+    return world, book, cohort

@@ -7,43 +7,17 @@ import pandas as pd
 import pytest
 
 from synthetic_data.casebook import CaseBook
-from synthetic_data.config import GenerationConfig
 from synthetic_data.dates import DAYS_PER_YEAR
-from synthetic_data.geography import build_small_areas, local_authorities
 from synthetic_data.linked.cla import COLUMNS, simulate_looked_after
-from synthetic_data.linked.cohort import build_cohort
-from synthetic_data.names import NamePools
 from synthetic_data.params import load_params
-from synthetic_data.private_law import simulate_private_law
-from synthetic_data.public_law import simulate_public_law
-from synthetic_data.world import NO_DATE, build_world
+from synthetic_data.world import NO_DATE
 
 RANK = {"V2": 0, "L2": 1, "C1": 2, "C2": 3, "E1": 4}
 
 
 @pytest.fixture(scope="module")
-def linked():
-    """A small Welsh world over the default period, its proceedings and its extract."""
-    config = GenerationConfig(scale=0.02, seed=7, out="/tmp/unused", region="wales")
-    las = local_authorities(config.region)
-    wp = load_params("world")
-    areas = build_small_areas(las, wp["geography"]["postcodes_per_lsoa"])
-    pools = NamePools.build()
-    rng = np.random.default_rng(7)
-    world = build_world(las, areas, pools, wp, config.start_day, config.end_day, config.scale,
-                        rng)
-    book = CaseBook()
-    simulate_public_law(world, load_params("public_law"), book, config.financial_years,
-                        config.scale, rng)
-    simulate_private_law(world, load_params("private_law"), book, config.financial_years,
-                         config.scale, rng, pools)
-    cohort = build_cohort(world, book, load_params("linkage"), rng)
-    return world, book, cohort
-
-
-@pytest.fixture(scope="module")
-def episodes(linked) -> pd.DataFrame:
-    world, book, cohort = linked
+def episodes(small_extract) -> pd.DataFrame:
+    world, book, cohort = small_extract
     return simulate_looked_after(world, cohort, book, load_params("cla"),
                                  np.random.default_rng(1))
 
@@ -55,8 +29,8 @@ def _public_children(book: CaseBook) -> pd.DataFrame:
         on="case_no")
 
 
-def test_deterministic_and_columns(linked, episodes):
-    world, book, cohort = linked
+def test_deterministic_and_columns(small_extract, episodes):
+    world, book, cohort = small_extract
     again = simulate_looked_after(world, cohort, book, load_params("cla"),
                                   np.random.default_rng(1))
     pd.testing.assert_frame_equal(episodes, again)
@@ -71,13 +45,13 @@ def test_codes_are_documented(episodes):
     assert set(episodes["reason_ceased"].dropna()) <= set(codes["reason_ceased"])
 
 
-def test_only_children_in_public_law(linked, episodes):
-    _, book, _ = linked
+def test_only_children_in_public_law(small_extract, episodes):
+    _, book, _ = small_extract
     assert set(episodes["person"]) <= set(_public_children(book)["person"])
 
 
-def test_episodes_do_not_overlap_and_stay_in_life_and_period(linked, episodes):
-    world = linked[0]
+def test_episodes_do_not_overlap_and_stay_in_life_and_period(small_extract, episodes):
+    world = small_extract[0]
     person = episodes["person"].to_numpy()
     start = episodes["episode_start"].to_numpy()
     end = episodes["episode_end"].to_numpy()
@@ -131,8 +105,8 @@ def test_adoption_only_after_placement_order(episodes):
     assert (episodes["legal_status"][placed] == "E1").all()
 
 
-def test_follows_the_case_truth(linked, episodes):
-    world, book, _ = linked
+def test_follows_the_case_truth(small_extract, episodes):
+    world, book, _ = small_extract
     kids = _public_children(book)
     kids = kids[(kids["final_day"] != NO_DATE) & kids["final_day"].between(
         world.start_day + 400, world.end_day - 800)]
@@ -157,8 +131,8 @@ def test_follows_the_case_truth(linked, episodes):
     assert gap.between(8.5, 18.5).mean() > 0.8
 
 
-def test_s20_share_near_configured(linked, episodes):
-    _, book, _ = linked
+def test_s20_share_near_configured(small_extract, episodes):
+    _, book, _ = small_extract
     share = load_params("cla")["s20"]["share_before_application"]
     v2 = episodes[episodes["legal_status"] == "V2"]["person"].nunique()
     la = episodes["person"].nunique()

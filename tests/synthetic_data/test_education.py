@@ -6,10 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic_data.casebook import CaseBook
-from synthetic_data.config import GenerationConfig
-from synthetic_data.geography import build_small_areas, local_authorities
-from synthetic_data.linked.cohort import build_cohort
 from synthetic_data.linked.education import (
     EducationRecords,
     census_day,
@@ -17,36 +13,12 @@ from synthetic_data.linked.education import (
     reception_year,
     simulate_education,
 )
-from synthetic_data.names import NamePools
 from synthetic_data.params import load_params
-from synthetic_data.private_law import simulate_private_law
-from synthetic_data.public_law import simulate_public_law
-from synthetic_data.world import build_world
 
 
 @pytest.fixture(scope="module")
-def linked():
-    """A small Welsh world over the default period, its proceedings and its extract."""
-    config = GenerationConfig(scale=0.02, seed=7, out="/tmp/unused", region="wales")
-    las = local_authorities(config.region)
-    wp = load_params("world")
-    areas = build_small_areas(las, wp["geography"]["postcodes_per_lsoa"])
-    pools = NamePools.build()
-    rng = np.random.default_rng(7)
-    world = build_world(las, areas, pools, wp, config.start_day, config.end_day, config.scale,
-                        rng)
-    book = CaseBook()
-    simulate_public_law(world, load_params("public_law"), book, config.financial_years,
-                        config.scale, rng)
-    simulate_private_law(world, load_params("private_law"), book, config.financial_years,
-                         config.scale, rng, pools)
-    cohort = build_cohort(world, book, load_params("linkage"), rng)
-    return world, book, cohort
-
-
-@pytest.fixture(scope="module")
-def records(linked) -> EducationRecords:
-    world, _, cohort = linked
+def records(small_extract) -> EducationRecords:
+    world, _, cohort = small_extract
     return simulate_education(world, cohort, load_params("education"), np.random.default_rng(1))
 
 
@@ -54,8 +26,8 @@ def _in_proceedings(cohort, persons: pd.Series) -> np.ndarray:
     return np.isin(persons.to_numpy(), cohort.persons[cohort.in_cases])
 
 
-def test_deterministic(linked, records):
-    world, _, cohort = linked
+def test_deterministic(small_extract, records):
+    world, _, cohort = small_extract
     again = simulate_education(world, cohort, load_params("education"), np.random.default_rng(1))
     pd.testing.assert_frame_equal(records.census, again.census)
     pd.testing.assert_frame_equal(records.attainment, again.attainment)
@@ -71,8 +43,8 @@ def test_reception_year_and_census_day():
     assert list(days.astype(str)) == ["2016-01-21", "2024-01-18"]
 
 
-def test_census_invariants(linked, records):
-    world, _, cohort = linked
+def test_census_invariants(small_extract, records):
+    world, _, cohort = small_extract
     c = records.census
     assert len(c) > 1000
     assert c["ncy"].between(0, 11).all()
@@ -92,8 +64,8 @@ def test_census_invariants(linked, records):
     assert (c.groupby("person")["sen"].nunique() == 1).all()
 
 
-def test_attainment_invariants(linked, records):
-    world, _, _ = linked
+def test_attainment_invariants(small_extract, records):
+    world, _, _ = small_extract
     a = records.attainment
     ks2, ks4 = a[a["key_stage"] == "KS2"], a[a["key_stage"] == "KS4"]
     assert len(ks2) > 100 and len(ks4) > 100
@@ -110,8 +82,8 @@ def test_attainment_invariants(linked, records):
     assert (start - reception_year(dob) == 6).all()
 
 
-def test_fsm_rates_follow_configuration(linked, records):
-    world, _, cohort = linked
+def test_fsm_rates_follow_configuration(small_extract, records):
+    world, _, cohort = small_extract
     spec = load_params("education")["fsm"]
     c = records.census
     in_proc = _in_proceedings(cohort, c["person"])
@@ -126,8 +98,8 @@ def test_fsm_rates_follow_configuration(linked, records):
     assert c["fsm"][in_proc].mean() > c["fsm"][~in_proc].mean() + 0.15
 
 
-def test_sen_absence_exclusions_higher_in_proceedings(linked, records):
-    _, _, cohort = linked
+def test_sen_absence_exclusions_higher_in_proceedings(small_extract, records):
+    _, _, cohort = small_extract
     spec = load_params("education")
     c = records.census
     per_child = c.drop_duplicates("person")
@@ -144,8 +116,8 @@ def test_sen_absence_exclusions_higher_in_proceedings(linked, records):
     assert c["suspensions"][rows_in].mean() > 2.5 * c["suspensions"][~rows_in].mean()
 
 
-def test_attainment_gaps(linked, records):
-    _, _, cohort = linked
+def test_attainment_gaps(small_extract, records):
+    _, _, cohort = small_extract
     at = load_params("education")["attainment"]
     a = records.attainment
     in_proc = _in_proceedings(cohort, a["person"])
