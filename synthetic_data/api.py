@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from synthetic_data.errors import InputError
 from synthetic_data.schema import TABLES, TABLES_BY_NAME, Table
+
+if TYPE_CHECKING:
+    import duckdb
 
 TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in TABLES)
 DEFAULT_DATA = Path("data/classroom")
@@ -74,6 +78,26 @@ def load(name: str, data_dir: str | Path | None = None) -> pd.DataFrame:
             return frame
     raise InputError(f"table {name!r} is not in {folder} (its folder {spec.view}/ may not be "
                      "readable to you: the answer key is for graders only)")
+
+
+def connect(view: str = "tre", data_dir: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only DuckDB connection to one view's database, a schema per source.
+
+    Analysts in a TRE write SQL against schemas (``SELECT * FROM health.admissions``), so the
+    course does too; read-only, because a learner's query must never change the shared data.
+    """
+    import duckdb
+
+    from synthetic_data.databases import DATABASE_VIEWS
+
+    if view not in DATABASE_VIEWS:
+        raise InputError(f"unknown view {view!r}; the databases are: {', '.join(DATABASE_VIEWS)}")
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    path = folder / view / f"{view}.duckdb"
+    if not path.exists():
+        raise InputError(f"{path} does not exist (the {view} view may not be readable to you, or "
+                         "the dataset was generated without it)")
+    return duckdb.connect(str(path), read_only=True)
 
 
 def manifest(data_dir: str | Path | None = None) -> dict:

@@ -262,6 +262,25 @@ def test_load_unknown_table_names_the_known_ones(tiny_dataset):
     assert "cafcass_cases" in message
 
 
+def test_connect_opens_a_views_database_read_only(tiny_dataset):
+    con = synthetic_data.connect("tre", tiny_dataset)
+    try:
+        rows = con.sql("SELECT count(*) FROM cafcass.cases").fetchone()[0]
+        assert rows == len(load("tre_cafcass_cases", tiny_dataset))
+        with pytest.raises(Exception, match="read-only"):
+            con.execute("DELETE FROM cafcass.cases")
+    finally:
+        con.close()
+
+
+def test_connect_names_the_views_when_one_is_unknown(tiny_dataset, tmp_path):
+    with pytest.raises(InputError, match="identifiable, tre, answer_key"):
+        synthetic_data.connect("secret", tiny_dataset)
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(InputError, match="does not exist"):
+        synthetic_data.connect("answer_key", tmp_path)
+
+
 def test_load_from_a_folder_without_manifest(tmp_path):
     (tmp_path / "identifiable").mkdir()
     with pytest.raises(InputError) as err:
