@@ -42,8 +42,18 @@ class Cohort:
         return np.isin(self.group, groups)
 
 
-def build_cohort(world: World, book: CaseBook, params: dict, rng: np.random.Generator) -> Cohort:
-    """The extract: everyone in the case records plus a random comparison sample of the world."""
+def draw_comparison_sample(world: World, params: dict, rng: np.random.Generator) -> np.ndarray:
+    """The extract's random sample of the population (world positions, sorted).
+
+    Drawn before any record is written, so that the sample's people, whose identifiers learners
+    see in the linked sources, are given NHS numbers from the official test range.
+    """
+    return np.flatnonzero(rng.random(world.size) < params["cohort"]["comparison_share"])
+
+
+def build_cohort(world: World, book: CaseBook, params: dict, sample: np.ndarray,
+                 rng: np.random.Generator) -> Cohort:
+    """The extract: everyone in the case records plus the comparison ``sample`` of the world."""
     cases = book.frame("cases")
     children = book.frame("children")
     adults = book.frame("adults")
@@ -65,12 +75,11 @@ def build_cohort(world: World, book: CaseBook, params: dict, rng: np.random.Gene
         adult_public & (relationship == "mother") & np.isin(adults["case_no"], infant_cases)])
 
     in_cases = np.unique(np.concatenate([child_person, adult_person]))
-    sample = np.flatnonzero(rng.random(world.size) < params["cohort"]["comparison_share"])
     persons = np.union1d(in_cases, sample)
 
     is_child = world.role[persons] == ROLE_CHILD
     party = np.isin(persons, in_cases)
-    gave_birth = _mothers_with_births(world)
+    gave_birth = mothers_with_births(world)
     group = np.where(
         is_child,
         np.where(party, "child_in_proceedings", "child_comparison"),
@@ -85,7 +94,7 @@ def build_cohort(world: World, book: CaseBook, params: dict, rng: np.random.Gene
                   in_index=~absent)
 
 
-def _mothers_with_births(world: World) -> np.ndarray:
+def mothers_with_births(world: World) -> np.ndarray:
     """Mothers who gave birth within the data period."""
     kids = np.flatnonzero((world.role == ROLE_CHILD) & (world.dob >= world.start_day)
                           & (world.dob <= world.end_day))
