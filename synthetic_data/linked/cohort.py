@@ -14,7 +14,7 @@ import pandas as pd
 
 from synthetic_data.casebook import CaseBook
 from synthetic_data.dates import DAYS_PER_YEAR
-from synthetic_data.world import ROLE_CHILD, ROLE_MOTHER, World
+from synthetic_data.world import ETHNIC_GROUPS, ROLE_CHILD, ROLE_MOTHER, World
 
 ADULT_GROUPS = ("pl_infant_mother", "pl_parent", "prl_adult", "comparison_mother",
                 "comparison_adult")
@@ -87,11 +87,24 @@ def build_cohort(world: World, book: CaseBook, params: dict, sample: np.ndarray,
         np.where(np.isin(persons, pl_parents), "pl_parent",
         np.where(party, "prl_adult",
         np.where(np.isin(persons, gave_birth), "comparison_mother", "comparison_adult")))))
-    absent = party & ~is_child & (
-        rng.random(persons.size) < params["index"]["absent_share_adults_in_proceedings"])
+    absent = party & ~is_child & (rng.random(persons.size) < _absence_chance(
+        world, persons, party & ~is_child, params["index"]))
     return Cohort(persons=persons, group=group.astype(object), in_cases=party,
                   comparison=np.isin(persons, sample), pl_infant=np.isin(persons, pl_infant_children),
                   in_index=~absent)
+
+
+def _absence_chance(world: World, persons: np.ndarray, eligible: np.ndarray,
+                    index: dict) -> np.ndarray:
+    """Each person's chance of being absent from the population index: the configured share
+    overall, higher for ethnic-minority people and those living in the most deprived quintile."""
+    multipliers = index["absent_multipliers"]
+    factor = np.ones(persons.size)
+    factor[world.ethnicity[persons] != ETHNIC_GROUPS.index("White")] *= multipliers["minority"]
+    quintile = world.quintile_at(persons, np.full(persons.size, world.end_day, dtype=np.int64))
+    factor[quintile == 1] *= multipliers["deprived"]
+    mean = factor[eligible].mean() if eligible.any() else 1.0
+    return np.clip(index["absent_share_adults_in_proceedings"] * factor / mean, 0.0, 1.0)
 
 
 def mothers_with_births(world: World) -> np.ndarray:

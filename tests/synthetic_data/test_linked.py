@@ -144,6 +144,22 @@ def test_valid_nhs_numbers_in_every_source_come_from_the_test_range(classroom_da
         assert outside.empty, f"{name}: {len(outside)} valid numbers outside 999, e.g. {outside.iloc[0]}"
 
 
+@pytest.mark.slow
+def test_an_analyst_sees_fewer_safe_links_for_minority_and_deprived_adults(classroom_dataset):
+    """What linkage_09 teaches must be there to find in the TRE: Cafcass adults from
+    ethnic-minority groups and the most deprived quintile get a safe ALF measurably less often."""
+    people = load("tre_cafcass_people", classroom_dataset)
+    quintile = load("lsoa", classroom_dataset).set_index("lsoa_code")["imd_quintile"]
+    adults = people[people["person_type"] == "adult"].assign(
+        safe=lambda f: f["alf_sts_cd"].isin([1, 4, 39]),
+        quintile=lambda f: f["lsoa_code"].map(quintile))
+    by_quintile = adults.groupby("quintile")["safe"].mean()
+    assert by_quintile[1] < by_quintile[5] - 0.03, by_quintile
+    recorded = adults.dropna(subset=["ethnicity"])
+    by_group = recorded.groupby(recorded["ethnicity"] == "White")["safe"].mean()
+    assert by_group[False] < by_group[True] - 0.05, by_group
+
+
 def test_linkage_bias_runs_in_the_published_direction(classroom_dataset):
     """Ethnic-minority people and those in the most deprived areas are matched less often."""
     links = load("ttp_links", classroom_dataset)
