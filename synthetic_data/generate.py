@@ -18,6 +18,7 @@ from synthetic_data.config import GenerationConfig, validate
 from synthetic_data.databases import write_databases
 from synthetic_data.geography import build_small_areas, local_authorities
 from synthetic_data.linked.build import linked_tables
+from synthetic_data.linked.cohort import draw_comparison_sample
 from synthetic_data.names import NamePools
 from synthetic_data.output import DatasetWriter, staged_output, write_manifest
 from synthetic_data.params import load_params, params_digest
@@ -59,13 +60,15 @@ def generate(config: GenerationConfig) -> Path:
             progress.update(1)
             simulate_private_law(world, load_params("private_law"), book,
                                  config.financial_years, scale, rng, pools)
+            sample = draw_comparison_sample(world, load_params("linkage"), rng)
             give_test_range_numbers_first(world, np.unique(np.concatenate(
                 [book.frame("children")["person"].to_numpy(dtype=np.int64),
-                 book.frame("adults")["person"].to_numpy(dtype=np.int64)])))
+                 book.frame("adults")["person"].to_numpy(dtype=np.int64), sample])))
             progress.update(1)
             tables = cafcass_tables(world, book, load_params("recording"), chunk, rng)
             progress.update(1)
-            tables.update(linked_tables(world, book, tables, chunk, config.project_key, rng))
+            tables.update(linked_tables(world, book, tables, chunk, config.project_key, sample,
+                                        rng))
             tables.update(world_tables(world))
             pop = population_table(world, config.calendar_years)
             population = pop if population is None else _add_counts(population, pop)

@@ -15,14 +15,14 @@ import pandas as pd
 
 from synthetic_data.params import load_params
 from synthetic_data.realism import Dataset, NoData, require, row
+from synthetic_data.ttp import SAFE_STATUSES
 
-SAFE_STATUS = (1, 4, 39)
 LINKED = "linked health"
 TTP = "trusted third party"
 
 
 def _safe_alfs(frame: pd.DataFrame, prefix: str = "") -> pd.Series:
-    ok = frame[f"{prefix}alf_sts_cd"].isin(SAFE_STATUS) & frame[f"{prefix}alf_pe"].notna()
+    ok = frame[f"{prefix}alf_sts_cd"].isin(SAFE_STATUSES) & frame[f"{prefix}alf_pe"].notna()
     return frame.loc[ok, f"{prefix}alf_pe"].astype("int64")
 
 
@@ -134,7 +134,7 @@ def ttp_quality(ds: Dataset) -> list[dict[str, Any]]:
     if links is None:
         raise NoData("the answer key is not readable")
     rows = []
-    safe = links["alf_sts_cd"].isin(SAFE_STATUS)
+    safe = links["alf_sts_cd"].isin(SAFE_STATUSES)
     for source, (target, cite) in TTP_TARGETS.items():
         mine = links[links["source"] == source]
         if mine.empty:

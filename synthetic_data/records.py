@@ -32,6 +32,32 @@ def _date_or_none(days: np.ndarray) -> np.ndarray:
     return out
 
 
+def person_records(appearances: pd.DataFrame, rng: np.random.Generator,
+                   params: dict | None = None) -> pd.DataFrame:
+    """Which Cafcass record each person's case was entered under.
+
+    ``appearances`` holds case_no, person and day (the case's receipt). A person in m cases
+    has k records (``records_per_person`` of the cafcass capture source, at most m): the
+    first case and all but the last k-1 share the first record, and each of the last k-1 cases
+    opened a new one, as when a returning person is not found on the system. Returns one row
+    per person and case with ``record`` numbered 0.. in order of person, then first day.
+    """
+    from synthetic_data.capture import record_counts
+
+    seen = appearances.drop_duplicates(["person", "case_no"]).sort_values(
+        ["person", "day", "case_no"], kind="stable", ignore_index=True)
+    person = seen["person"].to_numpy(dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]])
+    n_cases = np.diff(np.r_[starts, person.size])
+    k = np.minimum(record_counts(starts.size, "cafcass", rng, params), n_cases)
+    rank = np.arange(person.size) - np.repeat(starts, n_cases)
+    within = np.maximum(0, rank - np.repeat(n_cases - k, n_cases))
+    new_record = np.r_[True, (person[1:] != person[:-1]) | (within[1:] != within[:-1])]
+    return pd.DataFrame({"person": person, "case_no": seen["case_no"].to_numpy(),
+                         "day": seen["day"].to_numpy(dtype=np.int64),
+                         "record": np.cumsum(new_record) - 1})
+
+
 def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
                    rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     """The identifiable Cafcass tables and the answer-key tables that explain them."""
@@ -72,20 +98,28 @@ def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
         "alleged_victim": cases["da_victim"].to_numpy(),
     })
 
-    # People: one record per person who appears in any case, recorded at their first case.
+    # People: a record per person, made at their first case; a later case sometimes makes a
+    # second record instead of finding the first (params/capture.yaml, cafcass duplicates).
     appearances = pd.concat([
         pd.DataFrame({"case_no": children["case_no"], "person": children["person"]}),
         pd.DataFrame({"case_no": adults["case_no"], "person": adults["person"]}),
     ])
     appearances["day"] = cases.set_index("case_no")["issue_day"].reindex(
         appearances["case_no"]).to_numpy()
-    first = appearances.sort_values(["day", "case_no"], kind="stable").drop_duplicates("person")
-    first = first.sort_values("person", kind="stable", ignore_index=True)
+    record_of_case = person_records(appearances, rng)
+    first = record_of_case.drop_duplicates("record")  # sorted by record: person, then day
     persons = first["person"].to_numpy(dtype=np.int64)
     first_day = first["day"].to_numpy(dtype=np.int64)
     n_people = persons.size
     person_ref = _ids("P", chunk, n_people, rng, width=9)
-    ref_of = pd.Series(person_ref, index=persons)
+    ref_by_case = pd.Series(person_ref[record_of_case["record"].to_numpy()],
+                            index=pd.MultiIndex.from_arrays([record_of_case["person"].to_numpy(),
+                                                             record_of_case["case_no"].to_numpy()]))
+
+    def ref_of(person: np.ndarray, case_no: pd.Series | np.ndarray) -> np.ndarray:
+        """The record a case's party was entered under."""
+        return ref_by_case.reindex(pd.MultiIndex.from_arrays(
+            [np.asarray(person, dtype=np.int64), np.asarray(case_no)])).to_numpy()
 
     eth_p = params["ethnicity"]
     year = calendar_year(first_day)
@@ -122,8 +156,8 @@ def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
     parties = pd.DataFrame({
         "case_id": np.concatenate([case_id_of.reindex(children["case_no"]).to_numpy(),
                                    case_id_of.reindex(adults["case_no"]).to_numpy()]),
-        "cafcass_person_id": np.concatenate([ref_of.reindex(c_person).to_numpy(),
-                                             ref_of.reindex(a_person).to_numpy()]),
+        "cafcass_person_id": np.concatenate([ref_of(c_person, children["case_no"]),
+                                             ref_of(a_person, adults["case_no"])]),
         "party_role": np.concatenate([np.full(c_person.size, "subject_child", object),
                                       adults["party_role"].to_numpy()]),
         "relationship": np.concatenate([np.full(c_person.size, None, object),
@@ -139,8 +173,8 @@ def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
 
     relationships = pd.DataFrame({
         "case_id": case_id_of.reindex(rel["case_no"]).to_numpy(),
-        "adult_person_id": ref_of.reindex(rel["adult"].to_numpy(dtype=np.int64)).to_numpy(),
-        "child_person_id": ref_of.reindex(rel["child"].to_numpy(dtype=np.int64)).to_numpy(),
+        "adult_person_id": ref_of(rel["adult"].to_numpy(dtype=np.int64), rel["case_no"]),
+        "child_person_id": ref_of(rel["child"].to_numpy(dtype=np.int64), rel["case_no"]),
         "relationship": rel["relationship"].to_numpy(),
     }).drop_duplicates().sort_values(["case_id", "adult_person_id", "child_person_id"],
                                      ignore_index=True)
@@ -158,7 +192,7 @@ def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
     table_orders = pd.DataFrame({
         "order_id": _ids("O", chunk, len(orders), rng),
         "case_id": case_id_of.reindex(orders["case_no"]).to_numpy(),
-        "cafcass_person_id": ref_of.reindex(orders["person"].to_numpy(dtype=np.int64)).to_numpy(),
+        "cafcass_person_id": ref_of(orders["person"].to_numpy(dtype=np.int64), orders["case_no"]),
         "order_type": orders["order_type"].to_numpy(),
         "order_date": _date_or_none(orders["day"].to_numpy(dtype=np.int64)),
         "is_final": orders["is_final"].to_numpy(dtype=bool),

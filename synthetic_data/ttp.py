@@ -46,6 +46,8 @@ PARAMS_PATH = Path(__file__).parent / "params" / "ttp.yaml"
 
 # ALF_STS_CD values as public SAIL project code uses them: analysts keep 1, 4 and 39.
 NHS_NUMBER_MATCH, DEMOGRAPHIC_MATCH, PROBABLE_MATCH, UNSAFE_MATCH, NOT_MATCHED = 1, 4, 39, 35, 99
+# The statuses analysts keep: every other record is treated as unlinked.
+SAFE_STATUSES = (NHS_NUMBER_MATCH, DEMOGRAPHIC_MATCH, PROBABLE_MATCH)
 STATUS: dict[int, str] = {
     NHS_NUMBER_MATCH: "deterministic match on NHS number, date of birth and sex",
     DEMOGRAPHIC_MATCH: "deterministic match on name, date of birth, sex and postcode",

@@ -26,7 +26,7 @@ from synthetic_data.linked.pairs import labelled_pairs
 from synthetic_data.linked.tre import tre_view
 from synthetic_data.params import load_params
 from synthetic_data.records import _ids
-from synthetic_data.ttp import PopulationIndex, link_to_index
+from synthetic_data.ttp import SAFE_STATUSES, PopulationIndex, link_to_index
 from synthetic_data.world import NO_DATE, World
 
 IDENTIFIER_FILES = {  # identifier file -> (source in capture.yaml, id column)
@@ -43,13 +43,15 @@ EXTRACTED_BY_ALF = ("health_patients", "education_pupils", "cla_children", "deat
 
 
 def linked_tables(world: World, book: CaseBook, cafcass: dict[str, pd.DataFrame], chunk: int,
-                  project_key: str, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+                  project_key: str, sample: np.ndarray, rng: np.random.Generator
+                  ) -> dict[str, pd.DataFrame]:
     """Every linked-source table (identifiable, tre and answer key) of one chunk.
 
     ``cafcass`` holds the chunk's Cafcass tables; its people are recaptured here so that every
-    source goes through the same capture model.
+    source goes through the same capture model. ``sample`` is the extract's comparison sample
+    (:func:`~synthetic_data.linked.cohort.draw_comparison_sample`).
     """
-    everyone = build_cohort(world, book, load_params("linkage"), rng)
+    everyone = build_cohort(world, book, load_params("linkage"), sample, rng)
     # People the index does not hold have no records in the extract's linked sources.
     cohort = everyone.restricted(everyone.in_index)
     outside_index = everyone.persons[~everyone.in_index]
@@ -68,9 +70,16 @@ def linked_tables(world: World, book: CaseBook, cafcass: dict[str, pd.DataFrame]
                                 c_persons)
     tables["cafcass_people"] = people["cafcass_people"][0]
 
+    # The trusted third party sees the family justice file first: who it links there decides
+    # who an analyst will count as a comparator, which the health figures are calibrated on.
+    index = population_index(world, outside_index)
+    cafcass_links = _link(world, {"cafcass_people": people["cafcass_people"]}, project_key, index)
+    safe = cafcass_links["alf_sts_cd"].isin(SAFE_STATUSES).to_numpy()
+    seen_in_proceedings = np.unique(cafcass_links["matched"].to_numpy()[safe])
+
     court = court_records(world, book, load_params("familyman"), dfj_areas(), chunk, rng)
     tables.update(_court_tables(court, cafcass, chunk, world, rng, people))
-    health = simulate_health(world, cohort, load_params("health"), rng)
+    health = simulate_health(world, cohort, load_params("health"), rng, seen_in_proceedings)
     tables.update(_health_tables(health, world, cohort, chunk, rng, people))
     education = simulate_education(world, cohort, load_params("education"), rng)
     tables.update(_education_tables(education, world, chunk, rng, people))
@@ -79,7 +88,8 @@ def linked_tables(world: World, book: CaseBook, cafcass: dict[str, pd.DataFrame]
     deaths = death_registrations(world, cohort, load_params("deaths"), rng)
     tables.update(_death_tables(deaths, world, chunk, rng, people))
 
-    links = _link(world, people, project_key, outside_index)
+    others = {file: value for file, value in people.items() if file != "cafcass_people"}
+    links = pd.concat([cafcass_links, _link(world, others, project_key, index)], ignore_index=True)
     extract = _extract_filter(links, cohort, world, project_key)
     tables.update(tre_view(tables, cafcass, links, extract, world, project_key))
     tables.update(_answer_key(links, people, world, cohort, project_key))
@@ -327,9 +337,9 @@ def _dates(days) -> np.ndarray:
 
 # ------------------------------------------------------------------- trusted third party
 
-def _link(world: World, people: dict, project_key: str, outside_index: np.ndarray
-          ) -> pd.DataFrame:
-    """Every identifier file through the trusted third party in one pass."""
+def _link(world: World, people: dict, project_key: str, index: PopulationIndex) -> pd.DataFrame:
+    """Identifier files through the trusted third party in one pass (each record is matched on
+    its own, so files may go in separate passes)."""
     frames = []
     for file, (records, persons) in people.items():
         id_col = IDENTIFIER_FILES[file][1]
@@ -343,7 +353,7 @@ def _link(world: World, people: dict, project_key: str, outside_index: np.ndarra
             "postcode": records["postcode"].to_numpy()}))
     sent = pd.concat(frames, ignore_index=True)
     result = link_to_index(sent[["forename", "surname", "sex", "date_of_birth", "nhs_number",
-                                 "postcode"]], population_index(world, outside_index))
+                                 "postcode"]], index)
     matched = result["person"].to_numpy(dtype=np.int64)
     matched_id = np.where(matched >= 0, world.person_id[matched.clip(min=0)], -1)
     alf = anonymised_linking_field(matched_id, project_key)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from synthetic_data.casebook import CaseBook
 from synthetic_data.dates import DAYS_PER_YEAR
-from synthetic_data.world import ROLE_CHILD, ROLE_MOTHER, World
+from synthetic_data.world import ETHNIC_GROUPS, ROLE_CHILD, ROLE_MOTHER, World
 
 ADULT_GROUPS = ("pl_infant_mother", "pl_parent", "prl_adult", "comparison_mother",
                 "comparison_adult")
@@ -42,8 +42,18 @@ class Cohort:
         return np.isin(self.group, groups)
 
 
-def build_cohort(world: World, book: CaseBook, params: dict, rng: np.random.Generator) -> Cohort:
-    """The extract: everyone in the case records plus a random comparison sample of the world."""
+def draw_comparison_sample(world: World, params: dict, rng: np.random.Generator) -> np.ndarray:
+    """The extract's random sample of the population (world positions, sorted).
+
+    Drawn before any record is written, so that the sample's people, whose identifiers learners
+    see in the linked sources, are given NHS numbers from the official test range.
+    """
+    return np.flatnonzero(rng.random(world.size) < params["cohort"]["comparison_share"])
+
+
+def build_cohort(world: World, book: CaseBook, params: dict, sample: np.ndarray,
+                 rng: np.random.Generator) -> Cohort:
+    """The extract: everyone in the case records plus the comparison ``sample`` of the world."""
     cases = book.frame("cases")
     children = book.frame("children")
     adults = book.frame("adults")
@@ -65,12 +75,11 @@ def build_cohort(world: World, book: CaseBook, params: dict, rng: np.random.Gene
         adult_public & (relationship == "mother") & np.isin(adults["case_no"], infant_cases)])
 
     in_cases = np.unique(np.concatenate([child_person, adult_person]))
-    sample = np.flatnonzero(rng.random(world.size) < params["cohort"]["comparison_share"])
     persons = np.union1d(in_cases, sample)
 
     is_child = world.role[persons] == ROLE_CHILD
     party = np.isin(persons, in_cases)
-    gave_birth = _mothers_with_births(world)
+    gave_birth = mothers_with_births(world)
     group = np.where(
         is_child,
         np.where(party, "child_in_proceedings", "child_comparison"),
@@ -78,14 +87,27 @@ def build_cohort(world: World, book: CaseBook, params: dict, rng: np.random.Gene
         np.where(np.isin(persons, pl_parents), "pl_parent",
         np.where(party, "prl_adult",
         np.where(np.isin(persons, gave_birth), "comparison_mother", "comparison_adult")))))
-    absent = party & ~is_child & (
-        rng.random(persons.size) < params["index"]["absent_share_adults_in_proceedings"])
+    absent = party & ~is_child & (rng.random(persons.size) < _absence_chance(
+        world, persons, party & ~is_child, params["index"]))
     return Cohort(persons=persons, group=group.astype(object), in_cases=party,
                   comparison=np.isin(persons, sample), pl_infant=np.isin(persons, pl_infant_children),
                   in_index=~absent)
 
 
-def _mothers_with_births(world: World) -> np.ndarray:
+def _absence_chance(world: World, persons: np.ndarray, eligible: np.ndarray,
+                    index: dict) -> np.ndarray:
+    """Each person's chance of being absent from the population index: the configured share
+    overall, higher for ethnic-minority people and those living in the most deprived quintile."""
+    multipliers = index["absent_multipliers"]
+    factor = np.ones(persons.size)
+    factor[world.ethnicity[persons] != ETHNIC_GROUPS.index("White")] *= multipliers["minority"]
+    quintile = world.quintile_at(persons, np.full(persons.size, world.end_day, dtype=np.int64))
+    factor[quintile == 1] *= multipliers["deprived"]
+    mean = factor[eligible].mean() if eligible.any() else 1.0
+    return np.clip(index["absent_share_adults_in_proceedings"] * factor / mean, 0.0, 1.0)
+
+
+def mothers_with_births(world: World) -> np.ndarray:
     """Mothers who gave birth within the data period."""
     kids = np.flatnonzero((world.role == ROLE_CHILD) & (world.dob >= world.start_day)
                           & (world.dob <= world.end_day))

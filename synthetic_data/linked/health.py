@@ -13,13 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthetic_data.linked.cohort import Cohort, adult_window, child_window
+from synthetic_data.linked.cohort import Cohort, adult_window, child_window, mothers_with_births
 from synthetic_data.linked.identities import home_spells
 from synthetic_data.world import NO_DATE, ROLE_CHILD, World
 
 # Groups whose published figure covers a subgroup as well: measure -> (subgroup, remainder).
+COMPARISON_ADULT, COMPARISON_MOTHER = "comparison_adult", "comparison_mother"
+COMPARATORS = (COMPARISON_MOTHER, COMPARISON_ADULT)
 NESTED = {"pl_parent": ("pl_infant_mother", "pl_parent"),
-          "comparison_adult": ("comparison_mother", "comparison_adult")}
+          COMPARISON_ADULT: (COMPARISON_MOTHER, COMPARISON_ADULT)}
 
 
 @dataclass
@@ -32,8 +34,17 @@ class HealthEvents:
     registrations: pd.DataFrame  # person, practice_code, lsoa, start_day, end_day
 
 
-def simulate_health(world: World, cohort: Cohort, params: dict,
-                    rng: np.random.Generator) -> HealthEvents:
+def simulate_health(world: World, cohort: Cohort, params: dict, rng: np.random.Generator,
+                    seen_in_proceedings: np.ndarray | None = None) -> HealthEvents:
+    """Health contacts of the extract.
+
+    ``seen_in_proceedings`` holds the people whom the trusted third party safely linked to a
+    family justice record. Published comparison figures describe comparators as an analyst
+    finds them: everyone else in the extract, people in proceedings whose records were not
+    linked included. So the comparison groups' shares are set on that observed group, with
+    the unlinked people in proceedings keeping their own (higher) chances. Without it, the
+    groups are taken as they truly are.
+    """
     # Everyone aged 16 or over at some time in the period, children who grew up included: a
     # child of a family in proceedings as a young adult like an adult in private law, other
     # grown-up children like the comparison adults (ASSUMPTION).
@@ -43,10 +54,11 @@ def simulate_health(world: World, cohort: Cohort, params: dict,
     a_start, a_end = adult_window(world, adults)
     live = a_end > a_start
     adults, adult_group, a_start, a_end = adults[live], adult_group[live], a_start[live], a_end[live]
+    observed = _observed_groups(world, adults, adult_group, seen_in_proceedings)
 
     contacts: list[pd.DataFrame] = []
     for reason, spec in params["conditions"].items():
-        p = group_probabilities(spec, adult_group)
+        p = group_probabilities(spec, adult_group, observed)
         has = rng.random(adults.size) < p
         contacts.append(_contacts(adults[has], a_start[has], a_end[has], reason, spec, rng))
     adult_contacts = pd.concat(contacts, ignore_index=True)
@@ -54,13 +66,13 @@ def simulate_health(world: World, cohort: Cohort, params: dict,
     # Other emergency attendances top each group up to its published share with any attendance.
     ed = params["emergency_department"]
     seen = np.isin(adults, adult_contacts.loc[adult_contacts["setting"] == "ed", "person"])
-    top_up = _top_up(ed["any_attendance"], adult_group, seen)
+    top_up = _top_up(ed["any_attendance"], adult_group, seen, observed)
     more = (~seen) & (rng.random(adults.size) < top_up)
     other_ed = _contacts(adults[more], a_start[more], a_end[more], "other",
                          {"extra_contacts_mean": ed["extra_attendances_mean"], "ed_share": 1.0,
                           "codes": ed["other_codes"]}, rng)
     oa = params["other_admissions"]
-    admitted = rng.random(adults.size) < group_probabilities(oa, adult_group)
+    admitted = rng.random(adults.size) < group_probabilities(oa, adult_group, observed)
     other_adm = _contacts(adults[admitted], a_start[admitted], a_end[admitted], "other",
                           {"extra_contacts_mean": 0.3, "ed_share": 0.0, "codes": oa["codes"]}, rng)
     frames = [adult_contacts, other_ed, other_adm, _children_contacts(world, cohort, params, rng)]
@@ -77,11 +89,24 @@ def simulate_health(world: World, cohort: Cohort, params: dict,
                         registrations=_registrations(world, cohort, params))
 
 
-def group_probabilities(spec: dict, group: np.ndarray) -> np.ndarray:
+def _observed_groups(world: World, adults: np.ndarray, group: np.ndarray,
+                     seen_in_proceedings: np.ndarray | None) -> np.ndarray:
+    """The group an analyst puts each adult in: anyone not linked to a family justice record is
+    a comparator (a comparison mother if she gave birth in the period)."""
+    if seen_in_proceedings is None:
+        return group
+    unseen = ~np.isin(adults, seen_in_proceedings) & ~np.isin(group, COMPARATORS)
+    mothers = np.isin(adults, mothers_with_births(world))
+    return np.where(unseen, np.where(mothers, COMPARISON_MOTHER, COMPARISON_ADULT), group)
+
+
+def group_probabilities(spec: dict, group: np.ndarray, observed: np.ndarray | None = None
+                        ) -> np.ndarray:
     """Each person's chance, where a nested measure's remainder makes the whole group's share.
 
     The published parents' figure includes the mothers of infants, who have their own figure;
     the rest of the parents get whatever share makes the whole group come out as published.
+    Comparison figures are then met on the ``observed`` groups (see :func:`simulate_health`).
     """
     p = np.zeros(group.size)
     for name in np.unique(group):
@@ -92,10 +117,24 @@ def group_probabilities(spec: dict, group: np.ndarray) -> np.ndarray:
         if whole in spec and sub in spec and n_rest:
             share = (spec[whole] * (n_sub + n_rest) - spec[sub] * n_sub) / n_rest
             p[group == rest] = float(np.clip(share, 0.0, 1.0))
+    if observed is not None:
+        for target, seen, free in _comparison_measures(group, observed):
+            if target in spec and (seen & free).any():
+                share = (spec[target] * seen.sum() - p[seen & ~free].sum()) / (seen & free).sum()
+                p[free] = float(np.clip(share, 0.0, 1.0))
     return p
 
 
-def _top_up(targets: dict, group: np.ndarray, seen: np.ndarray) -> np.ndarray:
+def _comparison_measures(group: np.ndarray, observed: np.ndarray
+                         ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(measure, who an analyst counts in it, whose chance is free to meet it): mothers first,
+    then all comparators, whose figure includes the mothers just set."""
+    return [(COMPARISON_MOTHER, observed == COMPARISON_MOTHER, group == COMPARISON_MOTHER),
+            (COMPARISON_ADULT, np.isin(observed, COMPARATORS), group == COMPARISON_ADULT)]
+
+
+def _top_up(targets: dict, group: np.ndarray, seen: np.ndarray,
+            observed: np.ndarray | None = None) -> np.ndarray:
     """Chance of another attendance for those not yet seen, so each measure meets its target."""
     out = np.zeros(group.size)
     for name in np.unique(group):
@@ -108,6 +147,14 @@ def _top_up(targets: dict, group: np.ndarray, seen: np.ndarray) -> np.ndarray:
             continue
         already = float(seen[members].mean())
         out[group == name] = max(0.0, (target - already) / (1 - already)) if already < 1 else 0.0
+    if observed is not None:
+        reached = seen + (1 - seen) * out  # each person's chance of any attendance
+        for target, counted, free in _comparison_measures(group, observed):
+            todo = counted & free & ~seen
+            if target in targets and todo.any():
+                missing = targets[target] * counted.sum() - reached[counted & ~todo].sum()
+                out[free & ~seen] = float(np.clip(missing / todo.sum(), 0.0, 1.0))
+                reached = seen + (1 - seen) * out
     return out
 
 

@@ -75,7 +75,7 @@ def small_extract() -> tuple:
     from synthetic_data.casebook import CaseBook
     from synthetic_data.config import GenerationConfig
     from synthetic_data.geography import build_small_areas, local_authorities
-    from synthetic_data.linked.cohort import build_cohort
+    from synthetic_data.linked.cohort import build_cohort, draw_comparison_sample
     from synthetic_data.names import NamePools
     from synthetic_data.params import load_params
     from synthetic_data.private_law import simulate_private_law
@@ -95,5 +95,6 @@ def small_extract() -> tuple:
                         config.scale, rng)
     simulate_private_law(world, load_params("private_law"), book, config.financial_years,
                          config.scale, rng, pools)
-    cohort = build_cohort(world, book, load_params("linkage"), rng)
+    linkage = load_params("linkage")
+    cohort = build_cohort(world, book, linkage, draw_comparison_sample(world, linkage, rng), rng)
     return world, book, cohort
