@@ -35,6 +35,9 @@ from grading.errors import GradingError
 ESTIMATED_TIME = re.compile(r"Estimated time:\s*(\d+)\s*minutes", re.IGNORECASE)
 HARD_CODED = ("data/classroom", "answer_key/", "identifiable/", ".parquet")
 ANSWER_STUDENTS = ("solution", "released", "wrong")
+# Across assignments, lines shorter than this ("return None", "continue") are common idiom,
+# not answers.
+SHARED_LINE_LENGTH = 20
 
 
 @dataclass
@@ -58,6 +61,42 @@ class CheckResult:
 
 
 # --------------------------------------------------------------------------- static checks
+
+def visible_lines(nb: object) -> set[str]:
+    """Every stripped line a learner's released notebook shows (outside solution regions and
+    hidden tests)."""
+    lines: set[str] = set()
+    for cell in nb.cells:
+        outside, _ = cells.split_regions(cell.source, cells.BEGIN_SOLUTION, cells.END_SOLUTION)
+        visible, _ = cells.split_regions("\n".join(outside), cells.BEGIN_HIDDEN, cells.END_HIDDEN)
+        lines.update(line.strip() for line in visible)
+    return lines
+
+
+def backward_leaks(course: Course) -> list[str]:
+    """Solution or hidden-test lines of an assignment shown by an EARLIER one's notebook.
+
+    Learners can open every released notebook, so an earlier notebook must never give away a
+    later one's answers. A later notebook may hand out an earlier one's solution as given code
+    (linkage_03 starts from linkage_02's cleaning functions); trainers who grade the earlier one
+    release the later one after its deadline (notebooks/README.md).
+    """
+    problems = []
+    shown: list[tuple[Assignment, set[str]]] = []
+    for assignment in course.assignments:
+        try:
+            nb = cells.read_notebook(assignment.notebook)
+        except GradingError:
+            continue
+        secrets = {line: where for line, where in cells.secret_lines(nb).items()
+                   if len(line) >= SHARED_LINE_LENGTH}
+        for earlier, lines in shown:
+            for line in sorted(set(secrets) & lines):
+                problems.append(f"{earlier.id} shows {line!r}, a line of the {secrets[line]} in the "
+                                f"later assignment {assignment.id}")
+        shown.append((assignment, visible_lines(nb)))
+    return problems
+
 
 def module_problems(course: Course) -> list[str]:
     """Layout faults and modules without a written interpretation."""
@@ -302,7 +341,7 @@ def check_course(course: Course, assignments: list[Assignment], data_dir: Path, 
                  workers: int, echo: Callable[[str], object] = print) -> bool:
     """Check every assignment (a worker per core) and the course layout; True if all pass."""
     started = time.perf_counter()
-    problems = module_problems(course)
+    problems = module_problems(course) + backward_leaks(course)
     for problem in problems:
         echo(f"FAIL course: {problem}")
     if not assignments:

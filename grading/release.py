@@ -72,7 +72,7 @@ def course_description(course: Course, book_dir: Path, course_id: str) -> dict:
     modules = []
     for module in course.modules:
         modules.append({
-            "name": module.name,
+            "id": module.name,
             "title": module.title,
             "order": module.order,
             "summary": module.summary,

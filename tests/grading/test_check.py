@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from grading import cells
-from grading.check import static_problems
+from grading.check import backward_leaks, static_problems
 from grading.course import load_course
 from tests.grading.broken_submissions import ASSIGNMENT
 from tests.grading.conftest import FIXTURE_COURSE, run_cli
@@ -77,6 +77,37 @@ def test_module_yaml_and_folders_must_agree(tmp_path) -> None:
     problems = load_course(root).problems
     assert any("orientation_02_unlisted is not listed" in p for p in problems)
     assert any("lists data_quality_01_missing_values" in p for p in problems)
+
+
+def _solution_line(assignment) -> str:
+    """A long line of one of the assignment's solution regions."""
+    nb = cells.read_notebook(assignment.notebook)
+    lines = [line for line, where in cells.secret_lines(nb).items()
+             if where.startswith("solution") and len(line) >= 20]
+    assert lines, f"{assignment.id} has no long solution line to test with"
+    return lines[0]
+
+
+def _show_in_markdown(assignment, line: str) -> None:
+    nb = json.loads(assignment.notebook.read_text())
+    nb["cells"].insert(1, {"cell_type": "markdown", "metadata": {},
+                           "source": f"Given code:\n\n    {line}\n"})
+    assignment.notebook.write_text(json.dumps(nb))
+
+
+def test_an_earlier_notebook_giving_away_a_later_answer_is_caught(tmp_path) -> None:
+    root = _copy(tmp_path)
+    first, later = load_course(root).assignments  # orientation, then data_quality
+    _show_in_markdown(first, _solution_line(later))
+    found = backward_leaks(load_course(root))
+    assert len(found) == 1 and first.id in found[0] and later.id in found[0], found
+
+
+def test_a_later_notebook_may_hand_out_an_earlier_answer(tmp_path) -> None:
+    root = _copy(tmp_path)
+    first, later = load_course(root).assignments
+    _show_in_markdown(later, _solution_line(first))
+    assert backward_leaks(load_course(root)) == []
 
 
 @pytest.mark.integration

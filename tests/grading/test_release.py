@@ -16,7 +16,7 @@ from tests.grading.conftest import FIXTURE_COURSE, OTHER, course_args, run_cli
 def test_release_writes_the_course_and_the_book(released) -> None:
     book = released.course_dir.parent / "book"
     description = json.loads((book / "course.json").read_text())
-    assert [m["name"] for m in description["modules"]] == ["orientation", "data_quality"]
+    assert [m["id"] for m in description["modules"]] == ["orientation", "data_quality"]
     first = description["modules"][0]
     assert {"title", "order", "summary", "prerequisites", "objectives"} <= set(first)
     entry = first["assignments"][0]
