@@ -119,21 +119,31 @@ def solution_filled(cell: NotebookNode) -> str:
     return "\n".join(keep)
 
 
+def regions(cell: NotebookNode) -> tuple[list[str], list[str], list[str]]:
+    """A cell's lines as (visible to learners, solution region, hidden tests)."""
+    outside, solution = split_regions(cell.source, BEGIN_SOLUTION, END_SOLUTION)
+    visible, hidden = split_regions("\n".join(outside), BEGIN_HIDDEN, END_HIDDEN)
+    return visible, solution, hidden
+
+
+def visible_lines(nb: NotebookNode) -> set[str]:
+    """Every stripped line a learner's released notebook shows."""
+    return {line.strip() for cell in nb.cells for line in regions(cell)[0]}
+
+
 def secret_lines(nb: NotebookNode, min_length: int = 8) -> dict[str, str]:
     """Lines that must never reach learners, each with where it comes from: solution-region and
     hidden-test lines that do not also appear outside those regions (a line such as
     ``cases = load("cafcass_cases")`` may legitimately be both)."""
     secrets: dict[str, str] = {}
-    public: set[str] = set()
-    for cell in nb.cells:
-        outside, solution = split_regions(cell.source, BEGIN_SOLUTION, END_SOLUTION)
-        visible, hidden = split_regions("\n".join(outside), BEGIN_HIDDEN, END_HIDDEN)
-        public.update(line.strip() for line in visible)
-        where = grade_id(cell) or f"cell {nb.cells.index(cell)}"
+    for index, cell in enumerate(nb.cells):
+        _, solution, hidden = regions(cell)
+        where = grade_id(cell) or f"cell {index}"
         for line in solution:
             secrets.setdefault(line.strip(), f"solution of {where}")
         for line in hidden:
             secrets.setdefault(line.strip(), f"hidden tests of {where}")
+    public = visible_lines(nb)
     return {line: where for line, where in secrets.items()
             if len(line) >= min_length and line not in public and not line.startswith("#")}
 

@@ -62,17 +62,6 @@ class CheckResult:
 
 # --------------------------------------------------------------------------- static checks
 
-def visible_lines(nb: object) -> set[str]:
-    """Every stripped line a learner's released notebook shows (outside solution regions and
-    hidden tests)."""
-    lines: set[str] = set()
-    for cell in nb.cells:
-        outside, _ = cells.split_regions(cell.source, cells.BEGIN_SOLUTION, cells.END_SOLUTION)
-        visible, _ = cells.split_regions("\n".join(outside), cells.BEGIN_HIDDEN, cells.END_HIDDEN)
-        lines.update(line.strip() for line in visible)
-    return lines
-
-
 def backward_leaks(course: Course) -> list[str]:
     """Solution or hidden-test lines of an assignment shown by an EARLIER one's notebook.
 
@@ -94,7 +83,7 @@ def backward_leaks(course: Course) -> list[str]:
             for line in sorted(set(secrets) & lines):
                 problems.append(f"{earlier.id} shows {line!r}, a line of the {secrets[line]} in the "
                                 f"later assignment {assignment.id}")
-        shown.append((assignment, visible_lines(nb)))
+        shown.append((assignment, cells.visible_lines(nb)))
     return problems
 
 

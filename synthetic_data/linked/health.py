@@ -17,9 +17,9 @@ from synthetic_data.linked.cohort import Cohort, adult_window, child_window, mot
 from synthetic_data.linked.identities import home_spells
 from synthetic_data.world import NO_DATE, ROLE_CHILD, World
 
-# Groups whose published figure covers a subgroup as well: measure -> (subgroup, remainder).
 COMPARISON_ADULT, COMPARISON_MOTHER = "comparison_adult", "comparison_mother"
 COMPARATORS = (COMPARISON_MOTHER, COMPARISON_ADULT)
+# Groups whose published figure covers a subgroup as well: measure -> (subgroup, remainder).
 NESTED = {"pl_parent": ("pl_infant_mother", "pl_parent"),
           COMPARISON_ADULT: (COMPARISON_MOTHER, COMPARISON_ADULT)}
 
