@@ -650,10 +650,15 @@ def party_shares(ds: Dataset) -> list[dict]:
 
 
 def _quintile_at(ds: Dataset, persons: pd.Series, dates: pd.Series) -> pd.Series:
-    """Deprivation quintile of each person's address on the date (answer key residences)."""
+    """Deprivation quintile of each Cafcass person's address on the date (answer key)."""
+    return quintile_of(ds, persons.map(person_ids(ds)), dates)
+
+
+def quintile_of(ds: Dataset, people: pd.Series, dates: pd.Series) -> pd.Series:
+    """Deprivation quintile of each true person's address on the date (answer key residences;
+    adults only, as a child lives at its mother's)."""
     residences = require(ds.table("world_residences"), "world_residences")
-    pid = persons.map(person_ids(ds))
-    left = pd.DataFrame({"row": persons.index, "person_id": pid.to_numpy(),
+    left = pd.DataFrame({"row": people.index, "person_id": people.to_numpy(),
                          "date": dates.to_numpy()}).dropna(subset=["person_id"])
     left["person_id"] = left["person_id"].astype("int64")
     right = residences[residences["person_id"].isin(left["person_id"])]
@@ -661,7 +666,7 @@ def _quintile_at(ds: Dataset, persons: pd.Series, dates: pd.Series) -> pd.Series
     merged = pd.merge_asof(left.sort_values("date"), right, left_on="date",
                            right_on="date_from", by="person_id", direction="backward")
     current = merged["date_to"].isna() | (merged["date_to"] >= merged["date"])
-    return merged.loc[current].set_index("row")["imd_quintile"].reindex(persons.index)
+    return merged.loc[current].set_index("row")["imd_quintile"].reindex(people.index)
 
 
 def applicant_deprivation(ds: Dataset) -> list[dict]:
@@ -903,8 +908,9 @@ CHECKS: tuple[tuple[str, str, str, Callable[[Dataset], list[dict]]], ...] = (
 
 def _all_checks() -> tuple:
     from synthetic_data.realism_linked import LINKED_CHECKS
+    from synthetic_data.realism_mothers import MOTHER_CHECKS
 
-    return CHECKS + LINKED_CHECKS
+    return CHECKS + MOTHER_CHECKS + LINKED_CHECKS
 
 
 def run_check(ds: Dataset, entry: tuple[str, str, str, Callable[[Dataset], list[dict]]]

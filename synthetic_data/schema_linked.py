@@ -112,6 +112,18 @@ LINKED_TABLES: tuple[Table, ...] = (
            C("booking_gestation_weeks", "int", "Weeks of pregnancy at the first maternity "
              "contact (first trimester: under 13).")),
           "one birth"),
+    Table("health_births", "identifiable",
+          "The child health births register (NCCH-like): every birth to a mother in the extract "
+          "since 1990 (or since the first birth of a child who is under 18 in the period), long "
+          "before the period, so that a mother's age at her first birth can be found. Births in "
+          "the period share their id with their maternity record.",
+          (C("birth_id", "string", "Birth record id (the maternity record's, for births in the "
+             "period)."),
+           C("mother_patient_id", "string", "Mother's patient record."),
+           C("baby_patient_id", "string", "Baby's patient record, where the baby has one in the "
+             "extract.", nullable=True),
+           C("birth_date", "date", "Date of birth of the baby.")),
+          "one birth"),
     # --------------------------------------------------------------------------- education
     Table("education_pupils", "identifiable",
           "Pupils as the school census records them (NPD/EDUW-like). No NHS number: education "

@@ -212,9 +212,15 @@ def _health_tables(health, world, cohort: Cohort, chunk, rng, people) -> dict[st
     adm, ed, mat = health.admissions, health.attendances, health.maternity
     in_extract = np.zeros(world.size, dtype=bool)
     in_extract[cohort.persons] = True
-    baby = mat["baby"].to_numpy(dtype=np.int64)
+    register = health.births
+    baby = register["baby"].to_numpy(dtype=np.int64)
     baby_ids = np.full(baby.size, None, dtype=object)
     baby_ids[in_extract[baby]] = filed(baby[in_extract[baby]])
+    birth_ids = _ids("B", chunk, len(register), rng, width=9)
+    mother_ids = filed(register["mother"].to_numpy(dtype=np.int64))
+    # A birth in the period has one id, one mother record and one baby record in both tables.
+    row_of = pd.Series(np.arange(len(register)), index=baby).reindex(
+        mat["baby"].to_numpy(dtype=np.int64)).to_numpy()
     # GP registrations stay with the first record: the practice list holds one registration.
     first_id = pd.Series(ids[number == 0], index=owner[number == 0])
     return {
@@ -238,10 +244,13 @@ def _health_tables(health, world, cohort: Cohort, chunk, rng, people) -> dict[st
             "practice_code": np.char.add("GP", np.char.zfill(
                 reg["practice"].to_numpy().astype(str), 5)).astype(object),
             "start_date": _dates(reg["start_day"]), "end_date": _dates(reg["end_day"])}),
+        "health_births": pd.DataFrame({
+            "birth_id": birth_ids, "mother_patient_id": mother_ids, "baby_patient_id": baby_ids,
+            "birth_date": _dates(register["birth_day"])}),
         "health_maternity": pd.DataFrame({
-            "birth_id": _ids("B", chunk, len(mat), rng, width=9),
-            "mother_patient_id": filed(mat["mother"].to_numpy(dtype=np.int64)),
-            "baby_patient_id": baby_ids,
+            "birth_id": birth_ids[row_of],
+            "mother_patient_id": mother_ids[row_of],
+            "baby_patient_id": baby_ids[row_of],
             "birth_date": _dates(mat["birth_day"]),
             "gestation_weeks": mat["gestation_weeks"].to_numpy(dtype=np.int64),
             "preterm": mat["gestation_weeks"].to_numpy() < 37,

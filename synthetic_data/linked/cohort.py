@@ -14,7 +14,7 @@ import pandas as pd
 
 from synthetic_data.casebook import CaseBook
 from synthetic_data.dates import DAYS_PER_YEAR
-from synthetic_data.world import ETHNIC_GROUPS, ROLE_CHILD, ROLE_MOTHER, World
+from synthetic_data.world import ETHNIC_GROUPS, NO_DATE, ROLE_CHILD, ROLE_MOTHER, World
 
 ADULT_GROUPS = ("pl_infant_mother", "pl_parent", "prl_adult", "comparison_mother",
                 "comparison_adult")
@@ -31,12 +31,14 @@ class Cohort:
     comparison: np.ndarray  # bool: drawn into the comparison sample (some are in cases too)
     pl_infant: np.ndarray  # bool: a child under 1 at the issue of a public law case
     in_index: np.ndarray  # bool: held by the population index (registered with a GP in its area)
+    first_case_day: np.ndarray  # issue day of the person's first case; NO_DATE if none
 
     def restricted(self, keep: np.ndarray) -> Cohort:
         """The same cohort without some people (those the index does not hold, say)."""
         return Cohort(persons=self.persons[keep], group=self.group[keep],
                       in_cases=self.in_cases[keep], comparison=self.comparison[keep],
-                      pl_infant=self.pl_infant[keep], in_index=self.in_index[keep])
+                      pl_infant=self.pl_infant[keep], in_index=self.in_index[keep],
+                      first_case_day=self.first_case_day[keep])
 
     def members(self, *groups: str) -> np.ndarray:
         return np.isin(self.group, groups)
@@ -89,9 +91,14 @@ def build_cohort(world: World, book: CaseBook, params: dict, sample: np.ndarray,
         np.where(np.isin(persons, gave_birth), "comparison_mother", "comparison_adult")))))
     absent = party & ~is_child & (rng.random(persons.size) < _absence_chance(
         world, persons, party & ~is_child, params["index"]))
+    party_person = np.concatenate([child_person, adult_person])
+    party_issue = issue.reindex(np.concatenate([children["case_no"], adults["case_no"]])
+                                ).to_numpy(dtype=np.int64)
+    first_issue = pd.Series(party_issue).groupby(party_person).min()
+    first_case_day = first_issue.reindex(persons).fillna(NO_DATE).to_numpy(dtype=np.int64)
     return Cohort(persons=persons, group=group.astype(object), in_cases=party,
                   comparison=np.isin(persons, sample), pl_infant=np.isin(persons, pl_infant_children),
-                  in_index=~absent)
+                  in_index=~absent, first_case_day=first_case_day)
 
 
 def _absence_chance(world: World, persons: np.ndarray, eligible: np.ndarray,
@@ -129,7 +136,5 @@ def child_window(world: World, persons: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _end_of_life(world: World, persons: np.ndarray) -> np.ndarray:
-    from synthetic_data.world import NO_DATE
-
     dod = world.dod[persons]
     return np.where(dod == NO_DATE, world.end_day, np.minimum(dod, world.end_day))

@@ -2,8 +2,9 @@
 
 Each adult of the extract has, for each condition, a chance of at least one recorded contact in
 the period that depends on their group (``params/health.yaml``, calibration B); contacts fall on
-random days while they are alive and adult, some in the emergency department, some admitted.
-Children's contacts, maternity records and GP registrations follow the same world.
+random days while they are alive and adult, many of them, for people in proceedings, within two
+years of their first application; some in the emergency department, some admitted. Children's
+contacts, maternity records and GP registrations follow the same world.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from synthetic_data.dates import DAYS_PER_YEAR, day
 from synthetic_data.linked.cohort import Cohort, adult_window, child_window, mothers_with_births
 from synthetic_data.linked.identities import home_spells
+from synthetic_data.sampling import exact_share
 from synthetic_data.world import NO_DATE, ROLE_CHILD, World
 
 COMPARISON_ADULT, COMPARISON_MOTHER = "comparison_adult", "comparison_mother"
@@ -31,6 +34,7 @@ class HealthEvents:
     admissions: pd.DataFrame  # person, admission_day, discharge_day, diagnosis_code, method, reason
     attendances: pd.DataFrame  # person, attendance_day, diagnosis_code, reason
     maternity: pd.DataFrame  # mother, baby, birth_day, gestation_weeks, smoking, booking_weeks
+    births: pd.DataFrame  # mother, baby, birth_day: the register, back to its first year
     registrations: pd.DataFrame  # person, practice_code, lsoa, start_day, end_day
 
 
@@ -54,38 +58,44 @@ def simulate_health(world: World, cohort: Cohort, params: dict, rng: np.random.G
     a_start, a_end = adult_window(world, adults)
     live = a_end > a_start
     adults, adult_group, a_start, a_end = adults[live], adult_group[live], a_start[live], a_end[live]
+    anchor = cohort.first_case_day[live]
     observed = _observed_groups(world, adults, adult_group, seen_in_proceedings)
+    near = params["near_proceedings"]
+
+    def contacts_of(has: np.ndarray, reason: str, spec: dict) -> pd.DataFrame:
+        return _contacts(adults[has], a_start[has], a_end[has], reason, spec, rng,
+                         Clustering(anchor[has], near))
 
     contacts: list[pd.DataFrame] = []
     for reason, spec in params["conditions"].items():
         p = group_probabilities(spec, adult_group, observed)
-        has = rng.random(adults.size) < p
-        contacts.append(_contacts(adults[has], a_start[has], a_end[has], reason, spec, rng))
+        has = exact_share(p, rng)
+        contacts.append(contacts_of(has, reason, spec))
     adult_contacts = pd.concat(contacts, ignore_index=True)
 
     # Other emergency attendances top each group up to its published share with any attendance.
     ed = params["emergency_department"]
     seen = np.isin(adults, adult_contacts.loc[adult_contacts["setting"] == "ed", "person"])
     top_up = _top_up(ed["any_attendance"], adult_group, seen, observed)
-    more = (~seen) & (rng.random(adults.size) < top_up)
-    other_ed = _contacts(adults[more], a_start[more], a_end[more], "other",
-                         {"extra_contacts_mean": ed["extra_attendances_mean"], "ed_share": 1.0,
-                          "codes": ed["other_codes"]}, rng)
+    more = exact_share(np.where(seen, 0.0, top_up), rng)
+    other_ed = contacts_of(more, "other", {"extra_contacts_mean": ed["extra_attendances_mean"],
+                                           "ed_share": 1.0, "codes": ed["other_codes"]})
     oa = params["other_admissions"]
-    admitted = rng.random(adults.size) < group_probabilities(oa, adult_group, observed)
-    other_adm = _contacts(adults[admitted], a_start[admitted], a_end[admitted], "other",
-                          {"extra_contacts_mean": 0.3, "ed_share": 0.0, "codes": oa["codes"]}, rng)
+    admitted = exact_share(group_probabilities(oa, adult_group, observed), rng)
+    other_adm = contacts_of(admitted, "other", {"extra_contacts_mean": oa["extra_contacts_mean"],
+                                                "ed_share": 0.0, "codes": oa["codes"]})
     frames = [adult_contacts, other_ed, other_adm, _children_contacts(world, cohort, params, rng)]
     allc = pd.concat(frames, ignore_index=True)
 
-    maternity, births = _maternity(world, cohort, params, rng)
-    admissions = _admissions(pd.concat([allc[allc["setting"] == "admission"], births],
+    maternity, stays = _maternity(world, cohort, params, rng)
+    admissions = _admissions(pd.concat([allc[allc["setting"] == "admission"], stays],
                                        ignore_index=True), params, rng)
     attendances = allc[allc["setting"] == "ed"].rename(columns={"day": "attendance_day"})
     attendances = attendances[["person", "attendance_day", "diagnosis_code", "reason"]]
     attendances = attendances.sort_values(["person", "attendance_day"], kind="stable",
                                           ignore_index=True)
     return HealthEvents(admissions=admissions, attendances=attendances, maternity=maternity,
+                        births=births_register(world, cohort, params),
                         registrations=_registrations(world, cohort, params))
 
 
@@ -158,14 +168,39 @@ def _top_up(targets: dict, group: np.ndarray, seen: np.ndarray,
     return out
 
 
+@dataclass
+class Clustering:
+    """Where contacts gather: each person's first case (NO_DATE if none) and how closely."""
+
+    anchor: np.ndarray
+    spec: dict  # params["near_proceedings"]
+
+    def days(self, who: np.ndarray, day: np.ndarray, start: np.ndarray, end: np.ndarray,
+             setting: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Move some contacts of people in proceedings to within the configured years of their
+        first application, as crises gather around proceedings (Johnson et al. 2020)."""
+        anchor = self.anchor[who]
+        half = int(self.spec["within_years"] * DAYS_PER_YEAR)
+        lo = np.maximum(start, anchor - half)
+        hi = np.minimum(end, anchor + half)
+        share = self.spec["contact_share"]
+        chance = np.where(setting == "ed", share["ed"], share["admission"])
+        move = (anchor != NO_DATE) & (hi > lo) & (rng.random(day.size) < chance)
+        moved = lo + (rng.random(day.size) * np.maximum(hi - lo, 0)).astype(np.int64)
+        return np.where(move, moved, day)
+
+
 def _contacts(persons: np.ndarray, start: np.ndarray, end: np.ndarray, reason: str, spec: dict,
-              rng: np.random.Generator) -> pd.DataFrame:
-    """At least one contact each, on random days of the window; ED or admitted."""
+              rng: np.random.Generator, clustering: Clustering | None = None) -> pd.DataFrame:
+    """At least one contact each, on random days of the window (near proceedings for some);
+    ED or admitted."""
     n = 1 + rng.poisson(spec["extra_contacts_mean"], persons.size)
     who = np.repeat(np.arange(persons.size), n)
     span = (end - start)[who]
     day = start[who] + (rng.random(who.size) * span).astype(np.int64)
     setting = np.where(rng.random(who.size) < spec["ed_share"], "ed", "admission")
+    if clustering is not None:
+        day = clustering.days(who, day, start[who], end[who], setting, rng)
     codes = list(spec["codes"])
     weights = np.array([spec["codes"][c] for c in codes], dtype=float)
     code = np.array(codes, dtype=object)[rng.choice(len(codes), who.size, p=weights / weights.sum())]
@@ -181,20 +216,23 @@ def _children_contacts(world: World, cohort: Cohort, params: dict,
     start, end = child_window(world, kids)
     live = end > start
     kids, in_proc, start, end = kids[live], in_proc[live], start[live], end[live]
+    first_case = pd.Series(cohort.first_case_day, index=cohort.persons)
+    anchor = first_case.reindex(kids).to_numpy(dtype=np.int64)
+    near = params["near_proceedings"]
     frames = []
     for reason, codes, setting_ed in (("injury", ch["codes"], 0.9),
                                       ("other", ch["other_codes"], 1.0)):
         key = "injury" if reason == "injury" else "other_attendance"
         p = np.where(in_proc, ch[key]["in_proceedings"], ch[key]["comparison"])
-        has = rng.random(kids.size) < p
+        has = exact_share(p, rng)
         frames.append(_contacts(kids[has], start[has], end[has], reason,
                                 {"extra_contacts_mean": 0.5, "ed_share": setting_ed,
-                                 "codes": codes}, rng))
+                                 "codes": codes}, rng, Clustering(anchor[has], near)))
     p = np.where(in_proc, ch["other_admission"]["in_proceedings"], ch["other_admission"]["comparison"])
-    has = rng.random(kids.size) < p
+    has = exact_share(p, rng)
     frames.append(_contacts(kids[has], start[has], end[has], "other",
                             {"extra_contacts_mean": 0.2, "ed_share": 0.0,
-                             "codes": ch["other_codes"]}, rng))
+                             "codes": ch["other_codes"]}, rng, Clustering(anchor[has], near)))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -215,11 +253,11 @@ def _maternity(world: World, cohort: Cohort, params: dict,
         return np.where(key == "in_proceedings", m[name]["in_proceedings"], m[name]["other"])
 
     n = babies.size
-    preterm = rng.random(n) < chance("preterm")
+    preterm = exact_share(chance("preterm"), rng)
     lo, hi = np.where(preterm, m["preterm_weeks"][0], m["term_weeks"][0]), np.where(
         preterm, m["preterm_weeks"][1], m["term_weeks"][1])
     weeks = lo + (rng.random(n) * (hi - lo + 1)).astype(np.int64)
-    early = rng.random(n) < chance("first_trimester_booking")
+    early = exact_share(chance("first_trimester_booking"), rng)
     blo, bhi = np.where(early, m["booking_weeks_first_trimester"][0], m["booking_weeks_late"][0]), \
         np.where(early, m["booking_weeks_first_trimester"][1], m["booking_weeks_late"][1])
     booking = blo + (rng.random(n) * (bhi - blo + 1)).astype(np.int64)
@@ -227,7 +265,7 @@ def _maternity(world: World, cohort: Cohort, params: dict,
     # Twins share one maternity: one record per mother and day.
     frame = pd.DataFrame({
         "mother": mothers, "baby": babies, "birth_day": world.dob[babies].astype(np.int64),
-        "gestation_weeks": weeks, "smoking_at_booking": rng.random(n) < chance("smoking_at_booking"),
+        "gestation_weeks": weeks, "smoking_at_booking": exact_share(chance("smoking_at_booking"), rng),
         "booking_weeks": booking,
     }).sort_values(["mother", "birth_day", "baby"], kind="stable", ignore_index=True)
     stays = frame.drop_duplicates(["mother", "birth_day"])
@@ -237,6 +275,23 @@ def _maternity(world: World, cohort: Cohort, params: dict,
         "diagnosis_code": np.where(stays["gestation_weeks"].to_numpy() < 37, "O60", "O80"),
         "reason": "maternity"})
     return frame, births
+
+
+def births_register(world: World, cohort: Cohort, params: dict) -> pd.DataFrame:
+    """Every birth to a mother in the extract since the child health register began.
+
+    Maternity records cover births in the period; the register reaches back decades, which is
+    how an analyst finds a mother's age at her first birth (Griffiths et al. 2020).
+    """
+    in_extract = np.zeros(world.size, dtype=bool)
+    in_extract[cohort.persons] = True
+    first_day = day(params["births_register"]["records_from"])
+    babies = np.flatnonzero((world.role == ROLE_CHILD) & (world.dob >= first_day)
+                            & (world.dob <= world.end_day))
+    babies = babies[in_extract[world.mother[babies]]]
+    frame = pd.DataFrame({"mother": world.mother[babies], "baby": babies,
+                          "birth_day": world.dob[babies].astype(np.int64)})
+    return frame.sort_values(["mother", "birth_day", "baby"], kind="stable", ignore_index=True)
 
 
 def _admissions(contacts: pd.DataFrame, params: dict, rng: np.random.Generator) -> pd.DataFrame:

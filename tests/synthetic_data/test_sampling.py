@@ -15,6 +15,7 @@ from synthetic_data.casebook import assign_by_quota, draw_durations_days
 from synthetic_data.sampling import (
     choose,
     choose_rows,
+    exact_share,
     lognormal_with_mean,
     piecewise_exponential_time,
     stochastic_round,
@@ -250,3 +251,25 @@ def test_choose_rows_uses_each_rows_probabilities():
     assert (out[rows == 1] == 2).all()
     assert abs((out[rows == 2] == 1).mean() - 0.5) < 0.02
     assert not (out[rows == 2] == 2).any()
+
+
+# --------------------------------------------------------------- exact_share
+
+
+def test_exact_share_draws_each_groups_share_to_within_one_person():
+    rng = np.random.default_rng(3)
+    p = np.r_[np.full(997, 0.104), np.full(501, 0.3), np.zeros(50), np.ones(20)]
+    p = p[rng.permutation(p.size)]
+    drawn = exact_share(p, rng)
+    for chance, n in ((0.104, 997), (0.3, 501)):
+        assert abs(drawn[p == chance].sum() - chance * n) < 1
+    assert not drawn[p == 0].any() and drawn[p == 1].all()
+
+
+def test_exact_share_is_a_coin_flip_for_people_with_their_own_chances():
+    rng = np.random.default_rng(4)
+    p = rng.random(20000) * 0.5
+    shares = np.array([exact_share(p, rng)[p < 0.1].mean() for _ in range(20)])
+    # Each person is drawn with their own chance: the low-chance people average about 0.05.
+    assert abs(shares.mean() - p[p < 0.1].mean()) < 0.005
+    assert exact_share(np.array([]), rng).size == 0
