@@ -23,18 +23,23 @@ Nothing here describes a real person. Local authorities, regions, deprivation an
 counts are real public statistics (Open Government Licence v3.0)."""
 
 GENERATE_HELP = f"""\
-Write a dataset into --out, in three folders with different access:
+Write a dataset into --out, in four folders with different access:
 
-  identifiable/   Cafcass-like case records with (fake) names and identifiers
+  identifiable/   what each provider holds (Cafcass, court, health, education, care, deaths):
+                  records with (fake) names and identifiers, as captured
+  tre/            the trusted research environment's view: the same records de-identified,
+                  with the trusted third party's ALF, match status and score
   reference/      local authorities, DFJ areas, small areas, population denominators
   answer_key/     the truth behind every record (person_id): for graders only
+
+Each folder also holds a DuckDB database with a schema per source.
 
 plus manifest.json (seed, version, parameters, row counts, file hashes) and
 data_dictionary.md. The folder is written in full, or not at all; the same seed and version
 always give byte-identical files.
 
 scale: 1.0 means national volumes (about 12,000 care applications and 40,000 private law
-cases a year in England); the classroom default, {CLASSROOM_SCALE}, takes well under a minute.
+cases a year in England); the classroom default, {CLASSROOM_SCALE}, takes about two minutes.
 
 examples:
   python -m synthetic_data generate --out data/classroom
@@ -48,8 +53,9 @@ the main command:
   python -m synthetic_data generate --out DIR [--scale S] [--seed N]
       [--region england|wales|both] [--start YYYY-MM] [--end YYYY-MM] [--format parquet,csv]
 
-  writes identifiable/ (Cafcass-like records), reference/ (geography and population) and
-  answer_key/ (the truth, for graders only), with manifest.json and data_dictionary.md.
+  writes identifiable/ (every provider's records), tre/ (the de-identified research view),
+  reference/ (geography and population) and answer_key/ (the truth, for graders only), with
+  manifest.json and data_dictionary.md.
 
 run `python -m synthetic_data COMMAND --help` for each command's manual."""
 
