@@ -3,9 +3,9 @@ children live and whom they see.
 
 Demand comes from the world's separations: each financial year the published number of cases
 is filled with separated couples chosen by how recently they parted, how deprived their area is
-and their region. A family whose case ends may come back, after a time drawn so that most returns
-come within two years; returners are therefore simulated, not stamped on. Parameters:
-``params/private_law.yaml``.
+and their region, on days spread evenly over the year. A family whose case ends may come back,
+after a time drawn so that most returns come within two years (a few within the same year);
+returners are therefore simulated, not stamped on. Parameters: ``params/private_law.yaml``.
 """
 
 from __future__ import annotations
@@ -66,10 +66,38 @@ class PrivateLawSimulation:
     def run(self, fys: range) -> None:
         countries = sorted(set(self.countries))
         volumes = annual_volumes(self.p, fys, countries)
+        # Returns that came in the year their family's previous case was opened, after that
+        # year's fresh demand had been drawn: they count towards the year's published volume, so
+        # the next year's fresh demand is reduced by as many (the best estimate of how many
+        # will come again, which cannot be known before the year's cases are opened).
+        late_returns = dict.fromkeys(countries, 0)
         for fy in fys:
+            if fy_start(fy) > self.world.end_day:
+                break
             for country in countries:
-                self._year(fy, country, volumes[(country, fy)] * self.scale)
+                self._year(fy, country, volumes[(country, fy)] * self.scale
+                           - late_returns[country])
+            # Families whose case this year ended soon enough come back within the year: their
+            # returns were scheduled into the year after it was opened (A10 allows a return
+            # within months, as when an application is withdrawn and made again).
+            late_returns = dict.fromkeys(countries, 0)
+            while any((fy, c) in self.scheduled for c in countries):
+                for country in countries:
+                    late_returns[country] += self._open_returns(fy, country)
         self._materialise_relatives()
+
+    def _open_returns(self, fy: int, country: str) -> int:
+        """Open the returns scheduled into the year and country; how many were opened.
+
+        A return is dropped when the family is still in a case on its day, the day falls after
+        the end of the period, or none of the children is still under 18.
+        """
+        end = min(fy_start(fy + 1) - 1, self.world.end_day)
+        n = 0
+        for partnerships, days in self.scheduled.pop((fy, country), []):
+            ok = (self.busy_until[partnerships] < days) & (days <= end)
+            n += self._open(partnerships[ok], days[ok], fy, country, returning=True)
+        return n
 
     def _materialise_relatives(self) -> None:
         from synthetic_data.world import add_people
@@ -85,22 +113,20 @@ class PrivateLawSimulation:
     def _year(self, fy: int, country: str, expected: float) -> None:
         w, rng = self.world, self.rng
         start, end = fy_start(fy), min(fy_start(fy + 1) - 1, w.end_day)
-        if start > w.end_day:
-            return
-        n_due = 0
-        for partnerships, days in self.scheduled.pop((fy, country), []):
-            ok = (self.busy_until[partnerships] < days) & (days <= end)
-            n_due += int(ok.sum())
-            self._open(partnerships[ok], days[ok], fy, country, returning=True)
+        n_due = self._open_returns(fy, country)
         wanted = int(stochastic_round(np.array([max(expected - n_due, 0.0)]), rng)[0])
         if wanted <= 0:
             return
-        # Fresh demand: separated couples with no case yet.
+        # Fresh demand: separated couples with no case yet. Each gets a day drawn evenly over
+        # the year and is a candidate only if separated by then, so demand on any day comes from
+        # the couples apart on that day and receipts are even through the year (a day drawn
+        # between the separation and the year end would crowd this year's separations into
+        # the last months).
         ended = (self.p_end != NO_DATE) & (self.p_end <= end) & (self.cases_so_far == 0)
         cand = np.flatnonzero(ended)
-        day = np.maximum(start, self.p_end[cand]) + (
-            rng.random(cand.size) * (end - np.maximum(start, self.p_end[cand]) + 1)
-        ).astype(np.int64)
+        day = start + (rng.random(cand.size) * (end - start + 1)).astype(np.int64)
+        separated = self.p_end[cand] <= day
+        cand, day = cand[separated], day[separated]
         has_child = self._children_at(cand, day, count_only=True) > 0
         cand, day = cand[has_child], day[has_child]
         la = w.la_at(self.p_mother[cand], day)
@@ -137,7 +163,8 @@ class PrivateLawSimulation:
         return case[ok], kid[ok]
 
     def _open(self, partnerships: np.ndarray, issue_day: np.ndarray, fy: int, country: str,
-              returning: bool) -> None:
+              returning: bool) -> int:
+        """Open a case for each partnership with a child under 18 on its day; how many opened."""
         w, rng, p, book = self.world, self.rng, self.p, self.book
         case_idx, kid = self._children_at(partnerships, issue_day)
         # Keep 1 + Poisson(lambda) of the children (A3), at random.
@@ -155,7 +182,7 @@ class PrivateLawSimulation:
         case_idx = keep_map[case_idx]
         n = partnerships.size
         if n == 0:
-            return
+            return 0
         case_no = book.new_case_numbers(n)
         mother, father = self.p_mother[partnerships], self.p_father[partnerships]
         la = w.la_at(mother, issue_day)
@@ -262,6 +289,7 @@ class PrivateLawSimulation:
                      + r["return_years_sdlog"] * rng.standard_normal(int(back.sum())))
         days = final_day[back] + (gap * DAYS_PER_YEAR).astype(np.int64)
         self._schedule(partnerships[back], days)
+        return n
 
     def _schedule(self, partnerships: np.ndarray, days: np.ndarray) -> None:
         if partnerships.size == 0:
