@@ -91,18 +91,28 @@ class PublicLawSimulation:
         wanted: dict[str, int] = {}
         for country, exp in expected.items():
             # Cases already due this year (recurrent births, children returning).
-            due = self.scheduled.pop((fy, country), [])
-            for persons, days, reason in due:
-                alive = w.alive_on(persons, days) & (days <= w.end_day)
-                free = ~self.in_care[persons] & (self.busy_until[persons] < days)
-                ok = alive & free & (days >= start)
-                if ok.any():
-                    self._open_cases([persons[ok][i:i + 1] for i in range(int(ok.sum()))],
-                                     days[ok], fy, reason)
-            n_due = sum(int(x[0].size) for x in due)
+            n_due = self._open_due(fy, country, start)
             wanted[country] = int(stochastic_round(np.array([max(exp - n_due, 0.0)]), rng)[0])
         if sum(wanted.values()) > 0:
             self._fresh_cases(fy, start, end, wanted)
+        # Children whose proceedings this year ended soon enough come back within the year:
+        # their returns were scheduled into it after its due cases had been opened.
+        while any((fy, country) in self.scheduled for country in expected):
+            for country in expected:
+                self._open_due(fy, country, start)
+
+    def _open_due(self, fy: int, country: str, start: int) -> int:
+        """Open the cases scheduled into the year and country; how many were due."""
+        w = self.world
+        due = self.scheduled.pop((fy, country), [])
+        for persons, days, reason in due:
+            alive = w.alive_on(persons, days) & (days <= w.end_day)
+            free = ~self.in_care[persons] & (self.busy_until[persons] < days)
+            ok = alive & free & (days >= start)
+            if ok.any():
+                self._open_cases([persons[ok][i:i + 1] for i in range(int(ok.sum()))],
+                                 days[ok], fy, reason)
+        return sum(int(x[0].size) for x in due)
 
     def _schedule_recurrent_births(self, fy: int) -> None:
         """Babies born this year to mothers who have lost a child through proceedings."""

@@ -75,6 +75,11 @@ def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
     late = rng.random(n_cases) < late_p["share_late"]
     lo, hi = np.where(late, late_p["late_days"][0], late_p["on_time_days"][0]), np.where(
         late, late_p["late_days"][1], late_p["on_time_days"][1])
+    # Nothing is recorded after the end of the period (when the data were extracted): a case
+    # received in its last days was entered within the days left.
+    left = np.maximum(world.end_day - issue, 0)
+    hi = np.minimum(hi, left)
+    lo = np.minimum(lo, hi)
     recorded = issue + lo + (rng.random(n_cases) * (hi - lo + 1)).astype(np.int64)
     la_codes = world.las["la_code"].to_numpy()
     la_index = cases["la_index"].to_numpy(dtype=np.int64)

@@ -98,9 +98,6 @@ def test_no_private_law_date_after_the_period(simulated, cases):
         assert (days[days != NO_DATE] <= config.end_day).all(), table
 
 
-@pytest.mark.xfail(strict=True, reason="records.py draws the recording delay without regard to "
-                   "the end of the period (cases received in its last days are entered after "
-                   "it); a fix there is proposed, outside the private law files")
 def test_no_case_is_recorded_after_the_period(simulated):
     from synthetic_data.params import load_params
     from synthetic_data.records import cafcass_tables
