@@ -77,7 +77,8 @@ LINKED_TABLES: tuple[Table, ...] = (
           (C("spell_id", "string", "Admission spell id."),
            C("health_patient_id", "string", "Patient record."),
            C("admission_date", "date", "Date admitted."),
-           C("discharge_date", "date", "Date discharged (same day for day cases)."),
+           C("discharge_date", "date", "Date discharged (same day for day cases); empty while "
+             "still in hospital at the end of the period.", nullable=True),
            C("admission_method", "string", "'emergency', 'elective' or 'maternity'."),
            C("diagnosis_code", "string", "Primary diagnosis, ICD-10 three-character code."),
            C("diagnosis_chapter", "string", "ICD-10 chapter of the diagnosis.")),

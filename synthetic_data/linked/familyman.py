@@ -42,7 +42,7 @@ def court_records(world: World, book: CaseBook, params: dict, courts: pd.DataFra
         "issue_day": issue,
         "disposal_day": final,
     })
-    return CourtRecords(cases=table, events=_events(book, table, params, rng),
+    return CourtRecords(cases=table, events=_events(book, table, params, world.end_day, rng),
                         parties=_parties(book, table, params))
 
 
@@ -65,8 +65,10 @@ def _case_numbers(case_no: np.ndarray, chunk: int) -> np.ndarray:
                      for c in case_no], dtype=object)
 
 
-def _events(book: CaseBook, cases: pd.DataFrame, params: dict,
+def _events(book: CaseBook, cases: pd.DataFrame, params: dict, end_day: int,
             rng: np.random.Generator) -> pd.DataFrame:
+    """The case's events up to the extract (an allocation due after the period's end has not
+    happened yet)."""
     hearings = book.frame("hearings")
     apps = book.frame("applications")
     orders = book.frame("orders").drop_duplicates(["case_no", "order_type", "day"])
@@ -88,6 +90,7 @@ def _events(book: CaseBook, cases: pd.DataFrame, params: dict,
     out = pd.concat(frames, ignore_index=True)
     out["case_no"] = out["case_no"].astype(np.int64)
     out["event_day"] = out["event_day"].astype(np.int64)
+    out = out[out["event_day"] <= end_day]
     return out.sort_values(["case_no", "event_day", "event_category", "event_type"],
                            kind="stable", ignore_index=True)
 

@@ -89,7 +89,7 @@ def simulate_health(world: World, cohort: Cohort, params: dict, rng: np.random.G
 
     maternity, stays = _maternity(world, cohort, params, rng)
     admissions = _admissions(pd.concat([allc[allc["setting"] == "admission"], stays],
-                                       ignore_index=True), params, rng)
+                                       ignore_index=True), params, world.end_day, rng)
     attendances = allc[allc["setting"] == "ed"].rename(columns={"day": "attendance_day"})
     attendances = attendances[["person", "attendance_day", "diagnosis_code", "reason"]]
     attendances = attendances.sort_values(["person", "attendance_day"], kind="stable",
@@ -294,7 +294,10 @@ def births_register(world: World, cohort: Cohort, params: dict) -> pd.DataFrame:
     return frame.sort_values(["mother", "birth_day", "baby"], kind="stable", ignore_index=True)
 
 
-def _admissions(contacts: pd.DataFrame, params: dict, rng: np.random.Generator) -> pd.DataFrame:
+def _admissions(contacts: pd.DataFrame, params: dict, end_day: int,
+                rng: np.random.Generator) -> pd.DataFrame:
+    """Spells with their length of stay; a patient still in hospital at the end of the period
+    has no discharge date yet."""
     a = params["admission"]
     n = len(contacts)
     maternity = contacts["reason"].to_numpy() == "maternity"
@@ -305,7 +308,8 @@ def _admissions(contacts: pd.DataFrame, params: dict, rng: np.random.Generator) 
                       np.where(contacts["reason"].to_numpy() == "other", "elective", "emergency"))
     out = pd.DataFrame({
         "person": contacts["person"].to_numpy(), "admission_day": contacts["day"].to_numpy(),
-        "discharge_day": contacts["day"].to_numpy() + stay, "diagnosis_code":
+        "discharge_day": np.where(contacts["day"].to_numpy() + stay > end_day, NO_DATE,
+                                  contacts["day"].to_numpy() + stay), "diagnosis_code":
         contacts["diagnosis_code"].to_numpy(), "method": method, "reason": contacts["reason"].to_numpy()})
     return out.sort_values(["person", "admission_day"], kind="stable", ignore_index=True)
 

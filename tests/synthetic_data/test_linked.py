@@ -189,3 +189,22 @@ def test_linkage_bias_runs_in_the_published_direction(classroom_dataset):
     assert exact[known & deprived].mean() < exact[known & ~deprived].mean()
     minority = t["ethnicity"].to_numpy() != "White"
     assert exact[minority].mean() < exact[~minority].mean()
+
+
+def test_no_event_in_any_source_is_dated_after_the_period(tiny_dataset):
+    """An extract holds what had happened by its end: no admission, attendance, hearing, court
+    event or census after it (dates of birth may be mistyped into the future, so are left out)."""
+    from synthetic_data.api import manifest
+
+    end = pd.Timestamp(manifest(tiny_dataset)["config"]["end"] + "-01") + pd.offsets.MonthEnd(0)
+    checked = 0
+    for t in TABLES:
+        if t.view != "identifiable":
+            continue
+        frame = load(t.name, tiny_dataset)
+        for col in t.columns:
+            if col.dtype == "date" and col.name != "date_of_birth":
+                late = pd.to_datetime(frame[col.name]) > end
+                assert not late.any(), f"{t.name}.{col.name}: {int(late.sum())} after {end:%Y-%m-%d}"
+                checked += 1
+    assert checked > 20
