@@ -46,8 +46,8 @@ def generate(config: GenerationConfig) -> Path:
     progress = _progress(config)
     population: pd.DataFrame | None = None
     demand: list[pd.DataFrame] = []
-    with staged_output(Path(config.out)) as staging:
-        writer = DatasetWriter(staging, config.formats)
+    with staged_output(Path(config.out)) as staging, \
+            DatasetWriter(staging, config.formats) as writer:
         for chunk, seed in enumerate(chunk_seeds):
             rng = np.random.default_rng(seed)
             scale = config.scale / config.n_chunks

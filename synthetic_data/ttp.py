@@ -40,7 +40,7 @@ from synthetic_data.alf import UNMATCHED, anonymised_linking_field
 from synthetic_data.errors import InputError
 from synthetic_data.world import NO_DATE
 
-__all__ = ["STATUS", "PopulationIndex", "anonymised_linking_field", "link_to_index", "load_ttp_params"]
+__all__ = ["STATUS", "PopulationIndex", "PreparedIndex", "anonymised_linking_field", "link_to_index", "load_ttp_params"]
 
 PARAMS_PATH = Path(__file__).parent / "params" / "ttp.yaml"
 
@@ -101,34 +101,93 @@ def load_ttp_params() -> dict[str, Any]:
     return _load_ttp_params()
 
 
+class PreparedIndex:
+    """The population index standardised and loaded into DuckDB once, to link several files.
+
+    Loading the index costs more than matching a file against it (Wales: 2.5 million people and
+    8.7 million addresses), and a generator links the family justice file on its own before the
+    other sources; preparing once saves a reload. Use it as a context manager (or call
+    :meth:`close`); pass it to :func:`link_to_index` in place of the :class:`PopulationIndex`.
+    Each link drops the tables it made; only the names it brought stay, added to the shared name
+    vocabulary, whose codes never change a result. One prepared index must not be used by two
+    threads at once.
+    """
+
+    def __init__(self, index: PopulationIndex) -> None:
+        _require(index.people, PEOPLE_COLUMNS, "index.people")
+        _require(index.postcodes, POSTCODE_COLUMNS, "index.postcodes")
+        people = index.people
+        if people["person"].duplicated().any():
+            raise InputError("index.people has repeated person ids; each person must appear once")
+        self.n_index = len(people)
+        self.names = f.NameVocabulary()
+        self.postcodes = f.PostcodeVocabulary()
+        self.con = duckdb.connect()
+        try:
+            self.con.execute("SET enable_progress_bar = false")
+            self.con.execute("CREATE TABLE name (code INTEGER, name VARCHAR)")
+            _load_index(self, index)
+        except BaseException:
+            self.con.close()
+            raise
+
+    def add_names(self, values: pd.Series) -> np.ndarray:
+        """Name codes of ``values``, adding names the index has not seen to the ``name`` table."""
+        before = len(self.names)
+        codes = self.names.encode(values)
+        new = self.names.table(start=before)
+        if len(new):
+            self.con.register("new_names", new)
+            try:
+                self.con.execute("INSERT INTO name SELECT code, name FROM new_names")
+            finally:
+                self.con.unregister("new_names")
+        return codes
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> PreparedIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# Tables one link creates on the prepared index's connection, dropped when it is done.
+_LINK_TABLES = ("rec", "matched", "todo", "cand", "pair_postcode", "compared", "scored")
+
+
 def link_to_index(
-    records: pd.DataFrame, index: PopulationIndex, params: dict | None = None
+    records: pd.DataFrame, index: PopulationIndex | PreparedIndex, params: dict | None = None
 ) -> pd.DataFrame:
     """Match each record to the index: person (-1 if unmatched), alf_sts_cd, alf_mtch_pct.
 
     ``records`` holds forename, surname, sex, date_of_birth (int64 days, ``NO_DATE`` when missing),
     nhs_number and postcode; missing values are None. The result has the same length and order
     (and index) as ``records``. Pass ``person`` to :func:`anonymised_linking_field` for the ALF.
+    ``index`` may be a :class:`PreparedIndex`, to link several files against one load.
     """
     params = load_ttp_params() if params is None else params
     _require(records, RECORD_COLUMNS, "records")
-    _require(index.people, PEOPLE_COLUMNS, "index.people")
-    _require(index.postcodes, POSTCODE_COLUMNS, "index.postcodes")
     unknown = set(params["blocking_rules"]) - set(BLOCKING_SQL)
     if unknown:
         raise InputError(f"unknown blocking rules in ttp params: {sorted(unknown)}")
+    if isinstance(index, PopulationIndex):
+        with PreparedIndex(index) as prepared:
+            return link_to_index(records, prepared, params)
 
-    con = duckdb.connect()
+    con = index.con
     try:
-        con.execute("SET enable_progress_bar = false")
-        _load(con, records, index)
+        _load_records(index, records)
         con.execute("CREATE TABLE matched (rec BIGINT, person BIGINT, status INTEGER, w DOUBLE)")
         _match_on_nhs_number(con)
         _match_on_demographics(con)
-        _match_probabilistically(con, params, n_index=len(index.people))
+        _match_probabilistically(con, params, n_index=index.n_index)
         found = con.execute("SELECT rec, person, status, w FROM matched ORDER BY rec").fetchnumpy()
     finally:
-        con.close()
+        for table in _LINK_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     return _result(records, found, params)
 
 
@@ -149,19 +208,14 @@ def _days(values: pd.Series, what: str) -> np.ndarray:
     return numeric.fillna(NO_DATE).to_numpy(dtype=np.int64)
 
 
-def _text(values: pd.Series) -> pd.Series:
-    """A column as Python objects: DuckDB reads object columns several times faster than pandas'
-    Arrow-backed strings."""
-    return pd.Series(values.to_numpy(dtype=object), dtype=object)
-
-
 def _coded_frame(
-    frame: pd.DataFrame, key: np.ndarray, dob: str, names: f.NameVocabulary, validate_nhs: bool,
+    frame: pd.DataFrame, key: np.ndarray, dob: str, prepared: PreparedIndex, validate_nhs: bool,
     what: str,
 ) -> pd.DataFrame:
     """The columns both sides share, as integers (-1 or NO_DATE for missing); postcodes apart."""
-    forename = names.encode(frame["forename"])
-    surname = names.encode(frame["surname"])
+    names = prepared.names
+    forename = prepared.add_names(frame["forename"])
+    surname = prepared.add_names(frame["surname"])
     return pd.DataFrame(
         {
             "key": key,
@@ -176,12 +230,16 @@ def _coded_frame(
     )
 
 
-def _coded_sql(source: str, key: str) -> str:
-    """SELECT turning a coded frame's missing markers into NULL, with the year of birth."""
+def _coded_sql(source: str, key: str, postcodes: bool = False) -> str:
+    """SELECT turning a coded frame's missing markers into NULL, with the year of birth (and the
+    postcode codes, for records)."""
+    postcode_columns = (
+        ", nullif(pc, -1) AS pc, nullif(outward, -1) AS outward" if postcodes else ""
+    )
     return f"""
         SELECT key AS {key}, nullif(fn, -1) AS fn, nullif(sn, -1) AS sn,
                nullif(fsx, -1) AS fsx, nullif(sdx, -1) AS sdx, nullif(sex, -1) AS sex,
-               dob_date AS dob, year(dob_date) AS yob, nullif(nhs, -1) AS nhs
+               dob_date AS dob, year(dob_date) AS yob, nullif(nhs, -1) AS nhs{postcode_columns}
         FROM (
             SELECT *, CASE WHEN dob <> {NO_DATE} THEN DATE '1970-01-01' + dob::INTEGER END AS dob_date
             FROM {source}
@@ -189,51 +247,50 @@ def _coded_sql(source: str, key: str) -> str:
     """
 
 
-def _load(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, index: PopulationIndex) -> None:
-    """Standardised records (``rec``, keyed by position), index people (``idx``), the index's
-    postcodes with their outward codes (``ipc``) and the names behind the name codes (``names``).
+def _load_index(prepared: PreparedIndex, index: PopulationIndex) -> None:
+    """Index people (``idx``) and every postcode each has lived at, with its outward code
+    (``ipc``), all coded as integers; the names behind the name codes go to ``name``.
 
-    Index NHS numbers are the reference and taken as issued; a record's must pass the check digit.
+    Index NHS numbers are the reference and taken as issued.
     """
-    people = index.people
-    if people["person"].duplicated().any():
-        raise InputError("index.people has repeated person ids; each person must appear once")
-    names = f.NameVocabulary()
-    coded_people = _coded_frame(
-        people, people["person"].to_numpy(dtype=np.int64), "dob", names, validate_nhs=False,
+    con, people = prepared.con, index.people
+    coded = _coded_frame(
+        people, people["person"].to_numpy(dtype=np.int64), "dob", prepared, validate_nhs=False,
         what="index.people",
     )
-    coded_records = _coded_frame(
-        records, np.arange(len(records), dtype=np.int64), "date_of_birth", names, validate_nhs=True,
-        what="records",
-    )
-    coded_records["postcode"] = _text(records["postcode"])
+    pc, outward = prepared.postcodes.encode(con, index.postcodes["postcode"])
     postcodes = pd.DataFrame(
-        {
-            "person": index.postcodes["person"].to_numpy(dtype=np.int64),
-            "postcode": _text(index.postcodes["postcode"]),
-        }
+        {"person": index.postcodes["person"].to_numpy(dtype=np.int64), "pc": pc, "outward": outward}
     )
-    for name, frame in (("people_in", coded_people), ("records_in", coded_records),
-                        ("postcodes_in", postcodes), ("names", names.table())):
-        con.register(name, frame)
-    con.execute(
-        f"""
-        CREATE TABLE idx AS {_coded_sql('people_in', 'person')};
-        CREATE TABLE rec AS
-        SELECT c.*, p.pc, {f.outward_sql('p.pc')} AS outward
-        FROM ({_coded_sql('records_in', 'rec')}) c
-        JOIN (SELECT key AS rec, {f.postcode_sql('postcode::VARCHAR')} AS pc FROM records_in) p
-          ON p.rec = c.rec;
-        CREATE TABLE ipc AS
-        SELECT person, pc, {f.outward_sql('pc')} AS outward
-        FROM (SELECT person, {f.postcode_sql('postcode::VARCHAR')} AS pc FROM postcodes_in)
-        WHERE pc IS NOT NULL;
-        CREATE TABLE name AS SELECT code, name FROM names;
-        """
+    con.register("people_in", coded)
+    con.register("postcodes_in", postcodes)
+    try:
+        con.execute(
+            f"""
+            CREATE TABLE idx AS {_coded_sql('people_in', 'person')};
+            CREATE TABLE ipc AS
+            SELECT person, pc, nullif(outward, -1) AS outward FROM postcodes_in WHERE pc <> -1;
+            """
+        )
+    finally:
+        con.unregister("people_in")
+        con.unregister("postcodes_in")
+
+
+def _load_records(prepared: PreparedIndex, records: pd.DataFrame) -> None:
+    """Standardised records (``rec``, keyed by position), coded as the index is; a record's NHS
+    number must pass the check digit."""
+    con = prepared.con
+    coded = _coded_frame(
+        records, np.arange(len(records), dtype=np.int64), "date_of_birth", prepared,
+        validate_nhs=True, what="records",
     )
-    for name in ("people_in", "records_in", "postcodes_in", "names"):
-        con.unregister(name)
+    coded["pc"], coded["outward"] = prepared.postcodes.encode(con, records["postcode"])
+    con.register("records_in", coded)
+    try:
+        con.execute(f"CREATE TABLE rec AS {_coded_sql('records_in', 'rec', postcodes=True)}")
+    finally:
+        con.unregister("records_in")
 
 
 def _match_on_nhs_number(con: duckdb.DuckDBPyConnection) -> None:

@@ -4,7 +4,8 @@ Records and the index write the same person differently ("o'neil" and "O NEIL", 
 "qa12bc", "999 123 4567"): every comparison therefore runs on standardised values, and the
 standardising is the same on both sides. Names, sex and NHS numbers are standardised here into
 integers (names once per distinct value, with their Soundex code, which DuckDB lacks);
-postcodes and the comparisons themselves are DuckDB SQL, run column at a time in the database.
+postcodes are standardised by DuckDB SQL once per distinct value and coded as integers too, and
+the comparisons themselves are DuckDB SQL, run column at a time in the database.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from synthetic_data.identifiers import is_valid_nhs_number
+from synthetic_data.identifiers import nhs_check_digit
 
 # Soundex digit of each letter (Russell and Odell's American Soundex, as in the US census).
 _SOUNDEX_CODES = {
@@ -53,14 +57,60 @@ class NameVocabulary:
         table = np.array([*(_soundex_number(name) for name in self._code), -1], dtype=np.int32)
         return table[codes]
 
-    def table(self) -> pd.DataFrame:
-        """code, name: for joining the strings back where a similarity is computed."""
+    def __len__(self) -> int:
+        return len(self._code)
+
+    def table(self, start: int = 0) -> pd.DataFrame:
+        """code, name (codes from ``start``): for joining the strings back where a similarity is
+        computed."""
         return pd.DataFrame(
             {
-                "code": np.arange(len(self._code), dtype=np.int32),
-                "name": pd.Series(list(self._code), dtype=object),
+                "code": np.arange(start, len(self._code), dtype=np.int32),
+                "name": pd.Series(list(self._code)[start:], dtype=object),
             }
         )
+
+
+class PostcodeVocabulary:
+    """Standardised postcodes and their outward codes, coded as integers like names.
+
+    The index holds every address of every person (8.7 million rows for Wales) but only some
+    tens of thousands of distinct postcodes, so each distinct value is standardised once, by the
+    same SQL (:func:`postcode_sql`, :func:`outward_sql`) as a whole column would be, and the
+    matcher joins and compares integers. Codes follow first appearance: the same input always gets
+    the same codes, and the matcher's results never depend on the code values, only on equality.
+    """
+
+    def __init__(self) -> None:
+        self._postcode: dict[str, int] = {}
+        self._outward: dict[str, int] = {}
+
+    def encode(
+        self, con: duckdb.DuckDBPyConnection, values: pd.Series | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """int32 codes of each value's standardised postcode and of its outward code; -1 where
+        the postcode is missing or not a postcode's size."""
+        positions, uniques = pd.factorize(_as_series(values), use_na_sentinel=True)
+        raw = pd.DataFrame(
+            {"i": np.arange(len(uniques), dtype=np.int64),
+             "v": pd.Series(np.asarray(uniques, dtype=object), dtype=object)}
+        )
+        con.register("postcodes_raw", raw)
+        try:
+            rows = con.execute(
+                f"SELECT pc, {outward_sql('pc')} AS outward FROM ("
+                f"SELECT i, {postcode_sql('v::VARCHAR')} AS pc FROM postcodes_raw) ORDER BY i"
+            ).fetchall()
+        finally:
+            con.unregister("postcodes_raw")
+        pc_codes, outward_codes = [], []
+        for pc, outward in rows:
+            pc_codes.append(-1 if pc is None else self._postcode.setdefault(pc, len(self._postcode)))
+            outward_codes.append(
+                -1 if outward is None else self._outward.setdefault(outward, len(self._outward)))
+        pc_table = np.array([*pc_codes, -1], dtype=np.int32)  # position -1 picks the last
+        outward_table = np.array([*outward_codes, -1], dtype=np.int32)
+        return pc_table[positions], outward_table[positions]
 
 
 def sex_codes(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -76,15 +126,37 @@ def nhs_number_codes(values: pd.Series | np.ndarray, validate: bool) -> np.ndarr
     ``validate``, failing the modulus-11 check: the trusted third party cannot use those.
 
     The index's numbers are the reference and are taken as issued; a record's are checked.
+    Cleaned in Arrow, column at a time: the index holds millions of numbers.
     """
-    series = _as_series(values)
-    text = series.astype("str").str.replace(" ", "", regex=False)
-    ok = text.str.fullmatch("[0-9]{10}").fillna(False).to_numpy(dtype=bool, copy=True)
+    text = _arrow_text(_as_series(values))
+    clean = pc.replace_substring(text, " ", "")
+    ok = pc.match_substring_regex(clean, "^[0-9]{10}$").fill_null(False)
+    numbers = np.full(len(text), -1, dtype=np.int64)
+    where = np.flatnonzero(ok.to_numpy(zero_copy_only=False))
+    digits = pc.cast(clean.filter(ok), pa.int64()).to_numpy(zero_copy_only=False)
     if validate:
-        ok &= is_valid_nhs_number(text)
-    numbers = np.full(len(series), -1, dtype=np.int64)
-    numbers[ok] = pd.to_numeric(text[ok]).to_numpy(dtype=np.int64)
+        valid = nhs_check_digit(digits // 10) == digits % 10
+        where, digits = where[valid], digits[valid]
+    numbers[where] = digits
     return numbers
+
+
+def _arrow_text(series: pd.Series) -> pa.Array:
+    """A column as Arrow strings, missing values null; values that are not strings are written
+    as pandas writes them (``astype("str")``)."""
+    if not (isinstance(series.dtype, pd.StringDtype) or series.dtype == object):
+        series = series.astype("str")
+    try:
+        text = pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # objects that are not all strings
+        text = pa.array(series.astype("str"), from_pandas=True)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    if pa.types.is_null(text.type):
+        return text.cast(pa.string())
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        return pa.array(series.astype("str"), from_pandas=True)
+    return text
 
 
 def _as_series(values: pd.Series | np.ndarray) -> pd.Series:

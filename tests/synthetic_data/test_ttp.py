@@ -14,7 +14,13 @@ import pytest
 from synthetic_data.errors import InputError
 from synthetic_data.identifiers import draw_nhs_numbers, format_nhs_number
 from synthetic_data.names import NamePools
-from synthetic_data.ttp import STATUS, PopulationIndex, anonymised_linking_field, link_to_index
+from synthetic_data.ttp import (
+    STATUS,
+    PopulationIndex,
+    PreparedIndex,
+    anonymised_linking_field,
+    link_to_index,
+)
 from synthetic_data.world import NO_DATE
 
 N_PEOPLE = 20_000
@@ -267,6 +273,28 @@ def test_result_is_aligned_typed_and_deterministic(world):
     assert first.dtypes.astype(str).tolist() == ["int64", "int64", "float64"]
     assert set(first["alf_sts_cd"]) <= set(STATUS)
     assert (first["person"].to_numpy() == people["person"].to_numpy()).mean() > 0.99
+
+
+def test_a_prepared_index_links_several_files_as_fresh_loads_do(world):
+    """One load for several files: each result is the one a fresh load gives, whatever came
+    before it (new names and postcodes from an earlier file, categorical index columns)."""
+    first = _records(_sample(world, 800, 12), world["index"].postcodes)
+    first.loc[::4, "forename"] = [_typo(s) for s in first.loc[::4, "forename"]]
+    first.loc[::7, "postcode"] = "zz9 9zz"
+    second = _records(_sample(world, 800, 13), world["index"].postcodes)
+    second.loc[::3, "nhs_number"] = None
+    second.loc[::5, "surname"] = [_typo(s) for s in second.loc[::5, "surname"]]
+    expected = [_link(world, first), _link(world, second)]
+    people = world["index"].people.assign(
+        forename=pd.Categorical(world["index"].people["forename"]),
+        sex=pd.Categorical(world["index"].people["sex"]))
+    postcodes = world["index"].postcodes.assign(
+        postcode=pd.Categorical(world["index"].postcodes["postcode"]))
+    with PreparedIndex(PopulationIndex(people, postcodes)) as prepared:
+        got = [link_to_index(first, prepared), link_to_index(second, prepared),
+               link_to_index(first, prepared)]
+    for result, want in zip(got, [*expected, expected[0]]):
+        pd.testing.assert_frame_equal(result, want)
 
 
 def test_missing_column_raises_an_input_error_naming_it(world):
