@@ -33,6 +33,9 @@ from synthetic_data.records import (
 from synthetic_data.world import build_world, give_test_range_numbers_first
 
 STEPS = ("world", "public law", "private law", "records", "linked sources", "write")
+# Cafcass tables written after the linked sources are made: the people are recaptured there,
+# and the published demand is summed over chunks.
+LATER_CAFCASS_TABLES = ("cafcass_people", "cafcass_published_demand")
 
 
 def generate(config: GenerationConfig) -> Path:
@@ -46,8 +49,11 @@ def generate(config: GenerationConfig) -> Path:
     progress = _progress(config)
     population: pd.DataFrame | None = None
     demand: list[pd.DataFrame] = []
+    # The databases are loaded from the Parquet batches as they are written (from the files
+    # afterwards when there are none).
+    from_batches = "parquet" in config.formats
     with staged_output(Path(config.out)) as staging, \
-            DatasetWriter(staging, config.formats) as writer:
+            DatasetWriter(staging, config.formats, databases=from_batches) as writer:
         for chunk, seed in enumerate(chunk_seeds):
             rng = np.random.default_rng(seed)
             scale = config.scale / config.n_chunks
@@ -65,26 +71,32 @@ def generate(config: GenerationConfig) -> Path:
                 [book.frame("children")["person"].to_numpy(dtype=np.int64),
                  book.frame("adults")["person"].to_numpy(dtype=np.int64), sample])))
             progress.update(1)
-            tables = cafcass_tables(world, book, load_params("recording"), chunk, rng)
+            # Tables final from here on are written at once: their files and database loads
+            # proceed on the writer's threads while the linked sources are made.
+            _write_all(writer, world_tables(world))
+            cafcass = cafcass_tables(world, book, load_params("recording"), chunk, rng)
+            _write_all(writer, {name: frame for name, frame in cafcass.items()
+                                if name not in LATER_CAFCASS_TABLES})
             progress.update(1)
-            tables.update(linked_tables(world, book, tables, chunk, config.project_key, sample,
-                                        rng))
-            tables.update(world_tables(world))
+            tables = linked_tables(world, book, cafcass, chunk, config.project_key, sample, rng)
+            tables.setdefault("cafcass_people", cafcass["cafcass_people"])
+            tables["cafcass_published_demand"] = cafcass["cafcass_published_demand"]
+            del cafcass
             pop = population_table(world, config.calendar_years)
             population = pop if population is None else _add_counts(population, pop)
             demand.append(tables.pop("cafcass_published_demand"))
             if chunk == 0:
                 tables.update(reference_tables(world))
             progress.update(1)
-            for name, frame in tables.items():
-                writer.write(name, frame)
+            _write_all(writer, tables)
             del world, book, tables
             progress.update(1)
         writer.write("population", population)
         merged = pd.concat(demand).groupby(["month", "service", "law_type"], as_index=False).sum()
         writer.write("cafcass_published_demand", merged)
         rows = writer.close()
-        write_databases(staging)
+        if not from_batches:
+            write_databases(staging)
         write_manifest(staging, {
             "generator": "synthetic_data",
             "version": __version__,
@@ -96,6 +108,11 @@ def generate(config: GenerationConfig) -> Path:
         _write_dictionary(staging)
     progress.close()
     return Path(config.out)
+
+
+def _write_all(writer: DatasetWriter, tables: dict) -> None:
+    for name, frame in tables.items():
+        writer.write(name, frame)
 
 
 def _add_counts(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from synthetic_data.databases import DatabaseLoader
 from synthetic_data.schema import Table, table
 
 _ARROW = {"int": pa.int64(), "float": pa.float64(), "string": pa.string(), "date": pa.date32(),
@@ -58,6 +59,10 @@ def to_arrow(frame: pd.DataFrame | Mapping[str, Any], spec: Table) -> pa.Table:
 def _string_array(values: Any) -> pa.Array:
     """A string column as Arrow. pandas keeps strings in Arrow already: cast those directly,
     which is many times faster than going through Python objects (and gives the same array)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(pa.string())
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype) \
             and values.dtype.storage == "pyarrow":
         arr = pa.array(values.array)
@@ -77,11 +82,15 @@ class DatasetWriter:
     order given, so the files are the same as if written in line. :meth:`close` waits for it and
     raises any error it met. Use it as a context manager: leaving the block, even on an error,
     waits for the thread, so nothing writes into a staging folder that is being removed.
+
+    With ``databases``, every table also goes into its view's DuckDB database as it is written
+    (:class:`~synthetic_data.databases.DatabaseLoader`), from the same Arrow batches as the files.
     """
 
-    def __init__(self, staging: Path, formats: tuple[str, ...]) -> None:
+    def __init__(self, staging: Path, formats: tuple[str, ...], databases: bool = False) -> None:
         self.staging = staging
         self.formats = formats
+        self._databases = DatabaseLoader(staging) if databases else None
         self._parquet: dict[str, pq.ParquetWriter] = {}
         self._rows: dict[str, int] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
@@ -105,6 +114,8 @@ class DatasetWriter:
                 header = not path.exists()
                 frame_out.to_csv(path, mode="a", header=header, index=False,
                                  lineterminator="\n", date_format="%Y-%m-%d")
+        if self._databases is not None:
+            self._databases.add(name, arrow)
         self._raise_finished_errors()
 
     def _write_parquet(self, name: str, path: Path, arrow: pa.Table) -> None:
@@ -127,8 +138,12 @@ class DatasetWriter:
     def __enter__(self) -> DatasetWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        try:
+            self.close()
+        except Exception:
+            if exc_type is None:  # never hide the error that is already on its way out
+                raise
 
     def close(self) -> dict[str, int]:
         """Wait for the background writes, close every file; the rows written per table.
@@ -143,6 +158,8 @@ class DatasetWriter:
             for writer in self._parquet.values():
                 writer.close()
             self._parquet.clear()
+            if self._databases is not None:
+                self._databases.close()
         return dict(self._rows)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from synthetic_data.casebook import CaseBook
 from synthetic_data.dates import DAYS_PER_YEAR, calendar_year
@@ -267,8 +268,9 @@ def published_demand(cases: pd.DataFrame, params: dict) -> pd.DataFrame:
         ["month", "service", "law_type"], ignore_index=True)
 
 
-def world_tables(world: World) -> dict[str, dict[str, np.ndarray]]:
-    """The answer key's view of the world itself, as column arrays (these tables are large)."""
+def world_tables(world: World) -> dict[str, dict[str, np.ndarray | pa.Array]]:
+    """The answer key's view of the world itself, as column arrays (these tables are large;
+    text columns are Arrow strings already)."""
     pid = world.person_id
     mother = world.mother
     father = world.father
@@ -281,13 +283,8 @@ def world_tables(world: World) -> dict[str, dict[str, np.ndarray]]:
 
     people = {
         "person_id": pid,
-        "role": np.array(ROLES, dtype=object)[world.role],
-        "sex": world.sex,
         "date_of_birth": _date_or_none(world.dob),
         "date_of_death": _date_or_none(world.dod),
-        "ethnicity": np.array(ETHNIC_GROUPS, dtype=object)[world.ethnicity],
-        "forename": world.forename,
-        "surname": world.surname,
         "nhs_number": world.nhs_number,
         "mother_id": nullable_id(mother),
         "father_id": nullable_id(father),
@@ -297,6 +294,13 @@ def world_tables(world: World) -> dict[str, dict[str, np.ndarray]]:
         "teenage_first_birth": world.mother_teen_first_birth,
     }
     people = {k: v[order] for k, v in people.items()}
+    people.update({  # text columns as Arrow strings, built from codes (millions of rows)
+        "role": _labels_at(ROLES, world.role[order]),
+        "sex": _text(world.sex, order),
+        "ethnicity": _labels_at(ETHNIC_GROUPS, world.ethnicity[order]),
+        "forename": _text(world.forename, order),
+        "surname": _text(world.surname, order),
+    })
     pt = world.partnerships
     partnerships = {
         "partnership_id": np.arange(1, len(pt) + 1, dtype=np.int64) + int(pid.min()) - 1,
@@ -311,14 +315,33 @@ def world_tables(world: World) -> dict[str, dict[str, np.ndarray]]:
         "person_id": pid[r.person],
         "date_from": _date_or_none(r.date_from),
         "date_to": _date_or_none(r.date_to),
-        "la_code": world.las["la_code"].to_numpy()[world.areas.lsoa_la[r.lsoa]],
-        "lsoa_code": world.areas.lsoa_code[r.lsoa],
-        "postcode": r.postcode,
         "imd_quintile": world.areas.lsoa_quintile[r.lsoa].astype(np.int64),
     }
     residences = {k: v[r_order] for k, v in residences.items()}
+    lsoa = r.lsoa[r_order]
+    residences.update({
+        "la_code": _labels_at(world.las["la_code"].to_numpy(), world.areas.lsoa_la[lsoa]),
+        "lsoa_code": _labels_at(world.areas.lsoa_code, lsoa),
+        "postcode": _text(r.postcode, r_order),
+    })
     return {"world_people": people, "world_partnerships": partnerships,
             "world_residences": residences}
+
+
+def _labels_at(labels, codes: np.ndarray) -> pa.Array:
+    """``labels[codes]`` as Arrow strings, without a Python object per row (null where a code
+    is negative)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    indices = pa.array(codes, mask=codes < 0)
+    return pa.array(np.asarray(labels, dtype=object), type=pa.string(), from_pandas=True
+                    ).take(indices)
+
+
+def _text(values: np.ndarray, order: np.ndarray) -> pa.Array:
+    """``values[order]`` as Arrow strings: each distinct value converted once (names, sexes
+    and postcodes repeat across millions of rows)."""
+    codes, uniques = pd.factorize(values)
+    return _labels_at(np.asarray(uniques, dtype=object), codes[order])
 
 
 def _lexsort_pair(secondary: np.ndarray, primary: np.ndarray) -> np.ndarray:

@@ -273,6 +273,32 @@ def test_connect_opens_a_views_database_read_only(tiny_dataset):
         con.close()
 
 
+def test_databases_hold_every_file_row_for_row(tiny_dataset):
+    """The databases are loaded from the batches as they are written, not from the files:
+    every table must still hold its file's rows, in order, with its description."""
+    import duckdb
+
+    from synthetic_data.databases import DATABASE_VIEWS, schema_and_table
+
+    for view in DATABASE_VIEWS:
+        con = duckdb.connect(str(tiny_dataset / view / f"{view}.duckdb"), read_only=True)
+        try:
+            held = {(s, t): c for s, t, c in con.execute(
+                "SELECT schema_name, table_name, comment FROM duckdb_tables()").fetchall()}
+            expected = [spec for spec in TABLES if spec.view in (view, "reference")]
+            assert len(held) == len(expected)
+            for spec in expected:
+                schema, name = schema_and_table(spec.name, spec.view)
+                assert held[(schema, name)] == spec.description
+                got = con.execute(f'SELECT * FROM "{schema}"."{name}" ORDER BY rowid').arrow()
+                got = got.read_all() if hasattr(got, "read_all") else got
+                want = pq.read_table(tiny_dataset / spec.view / f"{spec.name}.parquet")
+                assert got.column_names == want.column_names, spec.name
+                assert got.cast(want.schema).equals(want), spec.name
+        finally:
+            con.close()
+
+
 def test_connect_names_the_views_when_one_is_unknown(tiny_dataset, tmp_path):
     with pytest.raises(InputError, match="identifiable, tre, answer_key"):
         synthetic_data.connect("secret", tiny_dataset)
