@@ -24,6 +24,7 @@ SCHEMAS = (  # table-name prefix -> schema
     ("education_", "education"), ("cla_", "cla"), ("death_", "deaths"),
 )
 DATABASE_VIEWS = ("identifiable", "tre", "answer_key")
+LOADER_MEMORY = "64MB"  # DuckDB's memory limit for each view's database while loading
 
 
 def schema_and_table(name: str, view: str) -> tuple[str, str]:
@@ -94,6 +95,12 @@ class DatabaseLoader:
                 still.append(future)
         self._pending = still
 
+    def drain(self) -> None:
+        """Wait until every queued batch is loaded (and raise any error met)."""
+        for future in self._pending:
+            future.result()
+        self._pending = []
+
     def _load(self, name: str, arrow: pa.Table) -> None:
         spec = table(name)
         views = DATABASE_VIEWS if spec.view == "reference" else (spec.view,)
@@ -105,6 +112,9 @@ class DatabaseLoader:
                 con = self._cons[view] = _open(self.folder / view / f"{view}.duckdb")
                 # One core while the dataset is being made: the generator needs the other.
                 con.execute("SET threads = 1")
+                # Loaded rows are on disk: cache little of them, so that memory stays with the
+                # generator (DuckDB would otherwise keep most of what it wrote).
+                con.execute(f"SET memory_limit = '{LOADER_MEMORY}'")
             schema, bare = schema_and_table(name, spec.view)
             con.register("batch", arrow)
             try:

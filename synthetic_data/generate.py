@@ -55,6 +55,7 @@ def generate(config: GenerationConfig) -> Path:
     with staged_output(Path(config.out)) as staging, \
             DatasetWriter(staging, config.formats, databases=from_batches) as writer:
         for chunk, seed in enumerate(chunk_seeds):
+            writer.drain()  # the last chunk's tables are on disk before this one is made
             rng = np.random.default_rng(seed)
             scale = config.scale / config.n_chunks
             world = build_world(las, areas, pools, world_params, config.start_day,

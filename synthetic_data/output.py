@@ -118,6 +118,15 @@ class DatasetWriter:
             self._databases.add(name, arrow)
         self._raise_finished_errors()
 
+    def drain(self) -> None:
+        """Wait until every queued file write and database load is done: a chunk's batches are
+        let go before the next chunk is made, so chunks never add up in memory."""
+        for future in self._pending:
+            future.result()
+        self._pending = []
+        if self._databases is not None:
+            self._databases.drain()
+
     def _write_parquet(self, name: str, path: Path, arrow: pa.Table) -> None:
         writer = self._parquet.get(name)
         if writer is None:

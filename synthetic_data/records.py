@@ -310,7 +310,7 @@ def world_tables(world: World) -> dict[str, dict[str, np.ndarray | pa.Array]]:
         "end_date": _date_or_none(pt["end"].to_numpy()),
     }
     r = world.residences
-    r_order = _lexsort_pair(r.date_from, pid[r.person])
+    r_order = lexsort_pair(r.date_from, pid[r.person])
     residences = {
         "person_id": pid[r.person],
         "date_from": _date_or_none(r.date_from),
@@ -344,7 +344,7 @@ def _text(values: np.ndarray, order: np.ndarray) -> pa.Array:
     return _labels_at(np.asarray(uniques, dtype=object), codes[order])
 
 
-def _lexsort_pair(secondary: np.ndarray, primary: np.ndarray) -> np.ndarray:
+def lexsort_pair(secondary: np.ndarray, primary: np.ndarray) -> np.ndarray:
     """``np.lexsort((secondary, primary))`` for two integer keys, a few times faster (the
     residences of a full-scale run are millions of rows): one stable sort of a combined key,
     whenever that fits in int64, which it does for any real run."""

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from synthetic_data.capture import Captured, capture
+from synthetic_data.records import lexsort_pair
 from synthetic_data.world import ETHNIC_GROUPS, NO_DATE, ROLE_CHILD, ROLE_MOTHER, World
 
 WHITE = ETHNIC_GROUPS.index("White")
@@ -34,23 +35,37 @@ def identity_truth(world: World, persons: np.ndarray, days: np.ndarray) -> pd.Da
     mother = np.where(is_child, world.mother[persons], -1)
     household_forename = np.where(mother >= 0, world.forename[mother.clip(min=0)], None)
     household_dob = np.where(mother >= 0, world.dob[mother.clip(min=0)], NO_DATE)
-    return pd.DataFrame({
-        "person": persons,
+    text = {  # kept as Python objects: capture reads them as such (pandas would make Arrow
+        # strings of them, at a cost per row, only for capture to turn them back)
         "forename": world.forename[persons],
         "surname": world.surname[persons],
         "sex": world.sex[persons],
-        "dob": world.dob[persons].astype(np.int64),
         "nhs_number": world.nhs_number[persons],
         "postcode": postcode,
-        "minority": world.ethnicity[persons] != WHITE,
-        "deprived": quintile == 1,
-        "age_days_at_record": days - world.dob[persons],
         "previous_postcode": previous_postcode,
         "partner_surname": _partner_surname(world, persons, days),
         "household_forename": household_forename,
-        "household_dob": household_dob.astype(np.int64),
         "twin_forename": _twin_forename(world, persons),
-    })
+    }
+    text = {name: pd.Series(np.asarray(values, dtype=object), dtype=object, copy=False)
+            for name, values in text.items()}
+    return pd.DataFrame({
+        "person": persons,
+        "forename": text["forename"],
+        "surname": text["surname"],
+        "sex": text["sex"],
+        "dob": world.dob[persons].astype(np.int64),
+        "nhs_number": text["nhs_number"],
+        "postcode": text["postcode"],
+        "minority": world.ethnicity[persons] != WHITE,
+        "deprived": quintile == 1,
+        "age_days_at_record": days - world.dob[persons],
+        "previous_postcode": text["previous_postcode"],
+        "partner_surname": text["partner_surname"],
+        "household_forename": text["household_forename"],
+        "household_dob": household_dob.astype(np.int64),
+        "twin_forename": text["twin_forename"],
+    }, copy=False)
 
 
 def capture_identities(world: World, persons: np.ndarray, days: np.ndarray, source: str,
@@ -65,7 +80,7 @@ def _partner_surname(world: World, persons: np.ndarray, days: np.ndarray) -> np.
     pt = world.partnerships
     if pt.empty:
         return out
-    order = np.lexsort((pt["start"].to_numpy(), pt["mother"].to_numpy()))
+    order = lexsort_pair(pt["start"].to_numpy(), pt["mother"].to_numpy())
     p_mother = pt["mother"].to_numpy()[order].astype(np.int64)
     p_start = pt["start"].to_numpy()[order].astype(np.int64)
     p_father = pt["father"].to_numpy()[order].astype(np.int64)
