@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from synthetic_data.background import still_running
 from synthetic_data.schema import TABLES, table
 
 SCHEMAS = (  # table-name prefix -> schema
@@ -87,13 +88,7 @@ class DatabaseLoader:
     def add(self, name: str, arrow: pa.Table) -> None:
         """Queue one batch of table ``name`` (already cast to its schema)."""
         self._pending.append(self._pool.submit(self._load, name, arrow))
-        still = []
-        for future in self._pending:  # surface a failed load at the next call
-            if future.done():
-                future.result()
-            else:
-                still.append(future)
-        self._pending = still
+        self._pending = still_running(self._pending)
 
     def drain(self) -> None:
         """Wait until every queued batch is loaded (and raise any error met)."""

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from synthetic_data.background import still_running
 from synthetic_data.databases import DatabaseLoader
 from synthetic_data.schema import Table, table
 
@@ -136,13 +137,7 @@ class DatasetWriter:
 
     def _raise_finished_errors(self) -> None:
         """Surface a failed background write at the next call, not only at :meth:`close`."""
-        still = []
-        for future in self._pending:
-            if future.done():
-                future.result()
-            else:
-                still.append(future)
-        self._pending = still
+        self._pending = still_running(self._pending)
 
     def __enter__(self) -> DatasetWriter:
         return self

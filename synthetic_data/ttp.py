@@ -40,7 +40,8 @@ from synthetic_data.alf import UNMATCHED, anonymised_linking_field
 from synthetic_data.errors import InputError
 from synthetic_data.world import NO_DATE
 
-__all__ = ["STATUS", "PopulationIndex", "PreparedIndex", "anonymised_linking_field", "link_to_index", "load_ttp_params"]
+__all__ = ["STATUS", "PopulationIndex", "PreparedIndex", "anonymised_linking_field",
+           "link_to_index", "load_ttp_params"]
 
 PARAMS_PATH = Path(__file__).parent / "params" / "ttp.yaml"
 

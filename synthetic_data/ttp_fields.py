@@ -104,8 +104,9 @@ class PostcodeVocabulary:
         finally:
             con.unregister("postcodes_raw")
         pc_codes, outward_codes = [], []
-        for pc, outward in rows:
-            pc_codes.append(-1 if pc is None else self._postcode.setdefault(pc, len(self._postcode)))
+        for postcode, outward in rows:
+            pc_codes.append(-1 if postcode is None
+                            else self._postcode.setdefault(postcode, len(self._postcode)))
             outward_codes.append(
                 -1 if outward is None else self._outward.setdefault(outward, len(self._outward)))
         pc_table = np.array([*pc_codes, -1], dtype=np.int32)  # position -1 picks the last

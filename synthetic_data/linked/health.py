@@ -87,7 +87,8 @@ def simulate_health(world: World, cohort: Cohort, params: dict, rng: np.random.G
     frames = [adult_contacts, other_ed, other_adm, _children_contacts(world, cohort, params, rng)]
     allc = pd.concat(frames, ignore_index=True)
 
-    maternity, stays = _maternity(world, cohort, params, rng)
+    register = births_register(world, cohort, params)
+    maternity, stays = _maternity(world, cohort, register, params, rng)
     admissions = _admissions(pd.concat([allc[allc["setting"] == "admission"], stays],
                                        ignore_index=True), params, world.end_day, rng)
     attendances = allc[allc["setting"] == "ed"].rename(columns={"day": "attendance_day"})
@@ -95,7 +96,7 @@ def simulate_health(world: World, cohort: Cohort, params: dict, rng: np.random.G
     attendances = attendances.sort_values(["person", "attendance_day"], kind="stable",
                                           ignore_index=True)
     return HealthEvents(admissions=admissions, attendances=attendances, maternity=maternity,
-                        births=births_register(world, cohort, params),
+                        births=register,
                         registrations=_registrations(world, cohort, params))
 
 
@@ -236,15 +237,12 @@ def _children_contacts(world: World, cohort: Cohort, params: dict,
     return pd.concat(frames, ignore_index=True)
 
 
-def _maternity(world: World, cohort: Cohort, params: dict,
+def _maternity(world: World, cohort: Cohort, register: pd.DataFrame, params: dict,
                rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A maternity record per birth in the period to a mother in the extract (and her stay)."""
+    """A maternity record per birth of the ``register`` in the period (and the mother's stay)."""
     m = params["maternity"]
-    in_extract = np.zeros(world.size, dtype=bool)
-    in_extract[cohort.persons] = True
-    babies = np.flatnonzero((world.role == ROLE_CHILD) & (world.dob >= world.start_day)
-                            & (world.dob <= world.end_day))
-    babies = babies[in_extract[world.mother[babies]]]
+    in_period = register["birth_day"].to_numpy() >= world.start_day
+    babies = np.sort(register["baby"].to_numpy(dtype=np.int64)[in_period])
     infant = np.zeros(world.size, dtype=bool)
     infant[cohort.persons[cohort.pl_infant]] = True
     key = np.where(infant[babies], "in_proceedings", "other")

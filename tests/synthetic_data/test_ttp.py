@@ -293,7 +293,7 @@ def test_a_prepared_index_links_several_files_as_fresh_loads_do(world):
     with PreparedIndex(PopulationIndex(people, postcodes)) as prepared:
         got = [link_to_index(first, prepared), link_to_index(second, prepared),
                link_to_index(first, prepared)]
-    for result, want in zip(got, [*expected, expected[0]]):
+    for result, want in zip(got, [*expected, expected[0]], strict=True):
         pd.testing.assert_frame_equal(result, want)
 
 
