@@ -39,7 +39,7 @@ data_dictionary.md. The folder is written in full, or not at all; the same seed 
 always give byte-identical files.
 
 scale: 1.0 means national volumes (about 12,000 care applications and 40,000 private law
-cases a year in England); the classroom default, {CLASSROOM_SCALE}, takes about two minutes.
+cases a year in England); the classroom default, {CLASSROOM_SCALE}, takes under a minute.
 
 examples:
   python -m synthetic_data generate --out data/classroom
