@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hub_helpers import ASSIGNMENT, FIXTURE_NOTEBOOKS, Hub
-from test_workshop_hub import ensure_accounts
+from hub_helpers import ASSIGNMENT, FIXTURE_NOTEBOOKS, Hub, ensure_accounts
 
 from hub_config import course_ops
 

@@ -12,11 +12,18 @@ import os
 import pwd
 import stat
 import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
-from hub_helpers import ASSIGNMENT, FIXTURE_NOTEBOOKS, Hub, wait_until
+from hub_helpers import (
+    ASSIGNMENT,
+    FIXTURE_NOTEBOOKS,
+    PROBE_CODE,
+    Hub,
+    ensure_accounts,
+    probe_paths,
+    wait_until,
+)
 
 from hub_config import course_ops, memory
 from hub_config.hubclient import HubClient
@@ -24,57 +31,6 @@ from hub_config.hubclient import HubClient
 pytestmark = pytest.mark.integration
 
 NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-# What a curious (or malicious) learner's code tries to open, during their session and while
-# being graded. Filled in per hub by `probe_paths`.
-PROBE_CODE = textwrap.dedent("""\
-    import json, os
-    outcomes = {}
-    for label, path in PATHS.items():
-        try:
-            if os.path.isdir(path):
-                os.listdir(path)
-            else:
-                open(path, 'rb').read(1)
-            outcomes[label] = 'READ'
-        except OSError as error:
-            outcomes[label] = type(error).__name__
-    print('PROBE' + json.dumps(outcomes))
-""")
-
-
-def probe_paths(hub: Hub, other: str) -> dict[str, str]:
-    course = hub.course
-    return {
-        "other_home": str(course.home_dir / other),
-        "trainer_home": str(course.home_dir / hub.trainer),
-        "source_notebooks": str(course.course_dir / "source"),
-        "gradebook": str(course.course_dir / "gradebook.db"),
-        "submitted": str(course.course_dir / "submitted"),
-        "answer_key": str(course.data_dir / "answer_key" / "cafcass_person_key.csv"),
-        "exchange_inbound": str(course.exchange_dir / course.course_id / "inbound"),
-        "hub_secrets": str(course.state_dir / "hub" / "jupyterhub_cookie_secret"),
-    }
-
-
-def ensure_accounts(hub: Hub, names: list[str]) -> dict[str, HubClient]:
-    """Sign up (if needed) and have the trainer approve; return logged-in sessions."""
-    sessions = {}
-    trainer = HubClient(hub.url)
-    if not trainer.login(hub.trainer, hub.passwords[hub.trainer]):
-        trainer.signup(hub.trainer, hub.passwords[hub.trainer])
-        assert trainer.login(hub.trainer, hub.passwords[hub.trainer])
-    for name in names:
-        client = HubClient(hub.url)
-        if not client.login(name, hub.passwords[name]):
-            client.signup(name, hub.passwords[name])
-            if not client.login(name, hub.passwords[name]):
-                trainer.approve(name)
-                assert client.login(name, hub.passwords[name])
-        sessions[name] = client
-    sessions[hub.trainer] = trainer
-    return sessions
-
-
 def test_signup_roster_and_trainer_approval(hub: Hub) -> None:
     trainer = HubClient(hub.url)
     trainer.signup(hub.trainer, hub.passwords[hub.trainer])
