@@ -83,14 +83,20 @@ def _released_ids(settings: Settings, ids: list[str]) -> list[str]:
 
 def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
     from grading.cohort import collect
+    from grading.collect import LOG_NAME, print_refusals
 
     ids = _released_ids(settings, args.assignments)
-    counts = collect(settings, ids)
+    result = collect(settings, ids)
     if settings.exchange is None:
         print(f"No exchange (local only): submissions are read from {settings.submitted()}"
               "/<learner>/<assignment>/.")
-    for assignment_id, count in counts.items():
-        print(f"{assignment_id}: {count} submission(s)")
+    for assignment_id, count in result.counts.items():
+        new = len(result.collected.get(assignment_id, []))
+        print(f"{assignment_id}: {count} submission(s)" + (f", {new} new" if new else ""))
+    if result.refused:
+        print_refusals(result.refused)
+        print(f"{len(result.refused)} folder(s) in the exchange were not collected; see "
+              f"{settings.course_dir / LOG_NAME}", file=sys.stderr)
     return 0
 
 
@@ -260,8 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where the book reads learner versions (default: book/released)")
 
     sub = command("collect", cmd_collect, "collect submissions from the exchange", """
-        With --exchange, run nbgrader collect for every released assignment (or the ones named),
-        taking each learner's latest submission into COURSE_DIR/submitted/<learner>/<id>/.
+        With --exchange, take each learner's latest submission of every released assignment (or
+        the ones named) into COURSE_DIR/submitted/<learner>/<id>/. Nothing in the exchange is
+        trusted: a folder is taken only if its unix owner is the learner its name gives, and only
+        its regular files are copied; a folder holding links, devices, hard links, more than 500
+        files or 200 MB, or no submission secret is refused, named on stderr and in
+        COURSE_DIR/collect_log.json, and the others are collected all the same.
         Without an exchange, submissions are placed in that folder directly; collect then only
         counts them.
         """)

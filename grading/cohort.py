@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grading.collect import CollectResult, collect_assignments
 from grading.errors import GradingError
-from grading.nbgrader_config import check_result, make_api
 from grading.settings import Settings
 
 
-def collect(settings: Settings, assignment_ids: list[str]) -> dict[str, int]:
-    """With an exchange, nbgrader collect (newest submission of every learner) into
-    submitted/<learner>/<assignment>/. Without one, submissions are placed in submitted/
-    directly, so this only counts them. Returns submissions per assignment."""
+def collect(settings: Settings, assignment_ids: list[str]) -> CollectResult:
+    """With an exchange, each learner's newest acceptable submission into
+    submitted/<learner>/<assignment>/ (see ``grading.collect``: nothing a learner wrote is
+    trusted). Without one, submissions are placed in submitted/ directly, so this only counts
+    them. Returns what was collected and what was refused."""
     if settings.exchange is not None:
         if not settings.exchange.is_dir():
             raise GradingError(f"exchange folder {settings.exchange} does not exist")
-        api = make_api(settings)
-        for assignment_id in assignment_ids:
-            check_result(api.collect(assignment_id, update=True), f"collecting {assignment_id}")
-    counts = {}
+        result = collect_assignments(settings, assignment_ids)
+    else:
+        result = CollectResult()
     root = settings.submitted()
     for assignment_id in assignment_ids:
-        counts[assignment_id] = sum(1 for d in root.glob(f"*/{assignment_id}") if d.is_dir()) \
+        result.collected.setdefault(assignment_id, [])
+        result.counts[assignment_id] = sum(
+            1 for d in root.glob(f"*/{assignment_id}") if d.is_dir() and not d.is_symlink()) \
             if root.is_dir() else 0
-    return counts
+    return result
 
 
 def export(settings: Settings, to: Path) -> Path:
