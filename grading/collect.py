@@ -215,8 +215,9 @@ def take(settings: Settings, inbound_fd: int, candidate: Candidate, limits: Limi
     existing = existing_timestamp(dest)
     if existing is not None and existing >= candidate.timestamp:
         return False
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".collecting-", dir=dest.parent))
+    root = settings.submitted()
+    make_folders(root)
+    staging = Path(tempfile.mkdtemp(prefix=".collecting-", dir=root))
     try:
         try:
             folder_fd = os.open(candidate.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
@@ -232,7 +233,8 @@ def take(settings: Settings, inbound_fd: int, candidate: Candidate, limits: Limi
             os.close(folder_fd)
         check_required(staging)
         (staging / "timestamp.txt").write_text(candidate.timestamp_text)
-        share_like(dest.parent, staging)
+        share_like(root, staging)
+        make_folders(dest.parent)
         replace_folder(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -344,6 +346,19 @@ def share_like(parent: Path, tree: Path) -> None:
             os.chmod(os.path.join(root, name), 0o2770 if shared else 0o700)
         for name in files:
             os.chmod(os.path.join(root, name), 0o660 if shared else 0o600)
+
+
+def make_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents, shared as their parent is: on a workshop
+    server root may collect, and the trainers must still be able to write what it made."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir()
+        shared = bool(path.parent.stat().st_mode & stat.S_ISGID)
+        os.chmod(path, 0o2770 if shared else 0o700)
 
 
 def replace_folder(new: Path, dest: Path) -> None:

@@ -60,8 +60,14 @@ def release(course: Course, python: Path, notebooks: Path = NOTEBOOKS, *,
 
 def collect(course: Course, python: Path, assignment: str, *, as_user: str | None = None,
             notebooks: Path = NOTEBOOKS) -> None:
-    """Copy learners' submissions from the exchange into the course folder."""
+    """Copy learners' submissions from the exchange into the course folder (``grading
+    collect`` trusts nothing a learner wrote there). Run as root, as ``fj-autograde`` does, the
+    course folder is handed back to the trainers' group afterwards."""
     run(grading_cmd(course, python, notebooks, "collect"), as_user=as_user, cwd=REPO)
+    if as_user is None and os.geteuid() == 0:
+        from hub_config.accounts import share_course_dir
+
+        share_course_dir(course)
 
 
 def autograde(course: Course, python: Path, assignment: str, *, as_user: str | None = None,

@@ -20,6 +20,7 @@ import yaml
 
 from hub_config import accounts, runtime
 from hub_config.course import REPO, Course, load
+from hub_config.workshop.clone import close_trainer_material
 
 UNIT = Path(__file__).resolve().parent / "fj-training-hub.service"
 AUTOGRADE = """#!/bin/sh
@@ -45,7 +46,7 @@ def write_settings(path: Path, course: Course) -> None:
 
 
 def install(course: Course, settings: Path, data_source: Path, *, systemd: bool = True,
-            bin_dir: Path = Path("/usr/local/sbin")) -> Path:
+            bin_dir: Path = Path("/usr/local/sbin"), clone: Path = REPO) -> Path:
     """Do every step; return the interpreter learners' servers run."""
     python = runtime.ensure_runtime(course.state_dir / "runtime")
     course = course.replace(extra={**course.extra, "python": str(python)})
@@ -53,6 +54,8 @@ def install(course: Course, settings: Path, data_source: Path, *, systemd: bool 
     if data_source.exists() and not (course.data_dir / "manifest.json").exists():
         shutil.copytree(data_source, course.data_dir, dirs_exist_ok=True)
     accounts.prepare_shared_folders(course)
+    # Solutions, hidden tests, their history and the clone's answer key: trainers and root only.
+    close_trainer_material(clone, course)
     script = bin_dir / "fj-autograde"
     bin_dir.mkdir(parents=True, exist_ok=True)
     script.write_text(AUTOGRADE.format(settings=settings, python=python, repo=REPO))
@@ -74,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bind-url", default=None, help="where the hub listens (default http://:8000)")
     parser.add_argument("--no-systemd", action="store_true", help="do not install the service")
     parser.add_argument("--bin-dir", type=Path, default=Path("/usr/local/sbin"))
+    parser.add_argument("--clone", type=Path, default=REPO,
+                        help="the project's clone whose notebooks/, .git/, data/ and build/ are "
+                             "closed to learners (default: this one)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("Run the installer as root (it creates unix accounts).", file=sys.stderr)
@@ -91,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.roster:
         course.roster_file.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(args.roster, course.roster_file)
-    python = install(course, args.settings, args.data, systemd=not args.no_systemd, bin_dir=args.bin_dir)
+    python = install(course, args.settings, args.data, systemd=not args.no_systemd, bin_dir=args.bin_dir,
+                     clone=args.clone.absolute())
     print(f"Workshop server ready: settings {args.settings}, learners' Python {python}.")
     print("Start it with `systemctl start fj-training-hub` (or see hub_config/workshop/RUNBOOK.md).")
     return 0

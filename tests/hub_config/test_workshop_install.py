@@ -42,10 +42,13 @@ def test_installer_is_idempotent_and_sets_permissions() -> None:
         "roster_file": str(state / "roster.txt"), "learner_group": f"{prefix}-learners",
         "trainer_group": f"{prefix}-trainers", "grader_user": f"{prefix}-grader"}))
     make_dataset(base / "dataset")
+    clone = base / "clone"  # the installer closes parts of its clone: never the real one here
+    for folder in ("notebooks", ".git", "data", "build", "synthetic_data"):
+        (clone / folder).mkdir(parents=True)
     (base / "roster.txt").write_text(f"{prefix}ann\n")
     cmd = [sys.executable, "-m", "hub_config.workshop.install", "--settings", str(settings),
            "--trainer", f"{prefix}tr", "--roster", str(base / "roster.txt"), "--data", str(base / "dataset"),
-           "--no-systemd", "--bin-dir", str(base / "bin")]
+           "--no-systemd", "--bin-dir", str(base / "bin"), "--clone", str(clone)]
     try:
         for _ in range(2):
             subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True)
@@ -61,6 +64,10 @@ def test_installer_is_idempotent_and_sets_permissions() -> None:
         assert (base / "home" / f"{prefix}tr" / "course").resolve() == (state / "course").resolve()
         assert (state / "roster.txt").read_text().strip() == f"{prefix}ann"
         assert mode(base / "bin" / "fj-autograde") == 0o700
+        assert {name: mode(clone / name) for name in ("notebooks", ".git", "data", "build",
+                                                      "synthetic_data")} == {
+            "notebooks": 0o750, ".git": 0o700, "data": 0o750, "build": 0o700, "synthetic_data": 0o755}
+        assert grp.getgrgid((clone / "notebooks").stat().st_gid).gr_name == f"{prefix}-trainers"
     finally:
         for name in (f"{prefix}tr", f"{prefix}-grader"):
             accounts.delete_user(name)
