@@ -9,7 +9,9 @@ unchanged into ``book/released/<module>/<id>/`` for the course book, which also 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 from grading.course import Assignment, Course
@@ -107,3 +109,12 @@ def publish_to_exchange(settings: Settings, assignments: list[Assignment]) -> No
     api = make_api(settings)
     for assignment in assignments:
         check_result(api.release_assignment(assignment.id), f"releasing {assignment.id} to the exchange")
+    protect_inbound(settings.exchange / settings.course_id / "inbound")
+
+
+def protect_inbound(inbound: Path) -> None:
+    """nbgrader makes inbound/ writable by everyone (learners submit into it) but not sticky, so
+    a learner who learned the name of another's submission folder could rename or delete it.
+    The sticky bit leaves each folder to the account that wrote it (and the owner of inbound/)."""
+    if inbound.is_dir() and not inbound.is_symlink() and inbound.stat().st_uid == os.geteuid():
+        inbound.chmod(stat.S_IMODE(inbound.stat().st_mode) | stat.S_ISVTX)

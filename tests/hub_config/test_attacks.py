@@ -179,3 +179,26 @@ def test_learners_cannot_read_the_clones_solutions_or_answer_key(hub: Hub) -> No
         assert trainer.returncode == 0, "trainers release the course from the clone's notebooks/"
     finally:
         shutil.rmtree(clone, ignore_errors=True)
+
+
+def test_a_learner_cannot_move_anothers_submission_or_change_a_release(hub: Hub,
+                                                                       released: Path) -> None:
+    attacker, victim = hub.learners[1], hub.learners[0]
+    folder = f"{victim}+{ASSIGNMENT}+{LATER}+victim"
+    plant(hub, victim, folder, "(d / 'submission_secret.txt').write_text('01' * 64)\n")
+    outbound = released_notebook(hub)
+    code = ("import json, os\nresults = {}\n"
+            "for label, action in [\n"
+            f"    ('rename', lambda: os.rename({str(released / folder)!r}, {str(released / 'taken')!r})),\n"
+            f"    ('delete', lambda: os.rmdir({str(released / folder)!r})),\n"
+            f"    ('overwrite_release', lambda: open({str(outbound)!r}, 'w').write('{{}}')),\n"
+            f"    ('add_to_release', lambda: open({str(outbound.parent / 'extra.py')!r}, 'w')),\n"
+            f"    ('list_inbound', lambda: os.listdir({str(released)!r})),\n"
+            "]:\n"
+            "    try:\n        action()\n        results[label] = 'DONE'\n"
+            "    except OSError as error:\n        results[label] = type(error).__name__\n"
+            "print('PROBE' + json.dumps(results))\n")
+    out = as_learner(hub, attacker, code).stdout
+    results = json.loads(out.split("PROBE", 1)[1])
+    assert set(results.values()) == {"PermissionError"}, results
+    assert (released / folder).is_dir()
