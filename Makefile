@@ -20,6 +20,13 @@ PROXY = hub_config/node_modules/.bin/configurable-http-proxy
 MATHJAX = book/node_modules/mathjax/es5/tex-mml-chtml.js
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# The demo serves the book at /services/book/: built again only when its pages, the notebooks,
+# the grading code that releases them or the dataset behind its generated pages change.
+BOOK_HTML = book/_build/html/index.html
+BOOK_SOURCES := $(shell find book -path book/_build -prune -o -path book/node_modules -prune \
+	-o -path book/released -prune -o -path book/_generated -prune -o -type f -print) \
+	$(shell find notebooks grading -type f -not -name '*.pyc' -not -path '*/__pycache__/*')
+
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
@@ -67,7 +74,7 @@ $(DATA)/manifest.json: $(GENERATOR_FILES) | $(STAMP)
 
 # Each step of the demo is a prerequisite; it ends running the course hub in the foreground
 # (hub_config/demo): http://127.0.0.1:8000, accounts printed, Ctrl-C stops everything.
-demo: install data ## Set everything up and run the course hub on http://127.0.0.1:8000
+demo: install data $(BOOK_HTML) ## Set everything up and run the course hub on http://127.0.0.1:8000
 	@echo
 	@echo "The classroom dataset is in $(DATA)/; in Python: from synthetic_data import load"
 	$(VPY) -m hub_config.demo
@@ -101,6 +108,11 @@ report: install ## Write the realism report for data/classroom (generating it if
 book: install ## Build the course book into book/_build/html
 	@[ -f $(DATA)/manifest.json ] || $(MAKE) --no-print-directory data
 	$(VPY) book/build_book.py --data $(DATA)
+
+# The demo's book (see BOOK_HTML above).
+$(BOOK_HTML): $(BOOK_SOURCES) $(DATA)/manifest.json | $(STAMP) $(MATHJAX)
+	$(VPY) book/build_book.py --data $(DATA)
+	touch $@
 
 clean: ## Remove generated data and build outputs (keeps .venv)
 	rm -rf data build dist book/_build book/_generated book/released test-artifacts *.egg-info .pytest_cache .ruff_cache
