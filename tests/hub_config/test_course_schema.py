@@ -1,0 +1,42 @@
+"""course.yaml's schema: a trainer's typo or impossible value is refused with one line."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from hub_config.course import COURSE_YAML
+from hub_config.course_schema import SETTINGS, CourseSettingsError, validate
+
+
+def test_the_shipped_course_yaml_is_valid() -> None:
+    validate(yaml.safe_load(COURSE_YAML.read_text()), str(COURSE_YAML))
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    ({"mem_limt": "4G"}, "unknown setting 'mem_limt' (did you mean mem_limit?)"),
+    ({"idle_timeout_seconds": "an hour"},
+     "idle_timeout_seconds must be a whole number of seconds from 300 to 604800"),
+    ({"idle_timeout_seconds": 60}, "idle_timeout_seconds must be a whole number"),
+    ({"mem_limit": "lots"}, "mem_limit must be a size such as 2G or 512M"),
+    ({"trainers": "alice"}, "trainers must be a list of hub names"),
+    ({"trainers": ["Alice Smith"]}, "trainers must be a list of hub names"),
+    ({"data_dir": "data/classroom"}, "data_dir must be an absolute path"),
+    ({"bind_url": "port 8000"}, "bind_url must be a URL"),
+    ({"hub_port": 70000}, "hub_port must be a port number"),
+])
+def test_bad_settings_are_refused_with_one_line(settings: dict, expected: str) -> None:
+    with pytest.raises(CourseSettingsError) as error:
+        validate(settings, "/etc/fj-training/course.yaml")
+    message = str(error.value)
+    assert message.startswith("/etc/fj-training/course.yaml: ") and expected in message
+    assert "\n" not in message
+
+
+def test_good_settings_pass() -> None:
+    validate({"mem_limit": "512M", "idle_timeout_seconds": 3600, "trainers": ["alice", "bob_2"],
+              "state_dir": "/srv/x", "bind_url": "http://:8000", "hub_port": None}, "test")
+
+
+def test_every_setting_says_what_it_means() -> None:
+    assert all(s.kind and s.meaning for s in SETTINGS.values())
