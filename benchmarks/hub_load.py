@@ -1,7 +1,8 @@
 """Load on a course hub: N learners log in and start their servers at the same moment.
 
 Starts the demo hub (JupyterHub, its proxy, the book and the idle culler) on a free port with a
-scratch state folder, signs N learners up (the roster approves them), then logs them all in and
+scratch state folder, signs N learners up (each with its one-time sign-up code, as a roster's
+learners do, so nobody waits for a trainer's approval), then logs them all in and
 starts every server at once, one thread per learner. Prints the time until every JupyterLab
 answered, the median and 95th percentile of login-to-lab-ready, and the memory of the idle
 servers (proportional set size, so shared libraries are counted once).
@@ -31,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from hub_config.demo.__main__ import DEMO_CONFIG, demo_course, learner_data_view, write_settings  # noqa: E402
 from hub_config.hub import free_port  # noqa: E402
 from hub_config.hubclient import HubClient, wait_for_hub  # noqa: E402
+from hub_config.signup_codes import SignupCodes, codes_file  # noqa: E402
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -91,8 +93,9 @@ def main() -> None:
         wait_for_hub(url, timeout=90)
         password = "load-test-password-1"
         began = time.monotonic()
+        codes = SignupCodes(codes_file(course.state_dir / "hub")).issue(names, reissue=True)
         with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda name: HubClient(url).signup(name, password), names))
+            list(pool.map(lambda name: HubClient(url).signup(name, password, code=codes[name]), names))
         signup_seconds = time.monotonic() - began
         print(f"hub_load: {n} learners on {os.cpu_count()} cores "
               f"({psutil.virtual_memory().total / 2**30:.0f} GiB); sign-ups took {signup_seconds:.1f} s",

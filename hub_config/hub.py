@@ -1,8 +1,9 @@
 """Configuration shared by the demo's and the workshop's jupyterhub_config.py.
 
-Both hubs use NativeAuthenticator (learners sign up; a trainer approves them, or the roster
-pre-approves them), run the book and the idle culler as hub services, route through the pinned
-configurable-http-proxy, and start each server with its role's Jupyter configuration.
+Both hubs use the course's NativeAuthenticator (authenticator.py: learners sign up; a trainer
+approves them, or a one-time sign-up code does; trainer names need their code), run the book and
+the idle culler as hub services, route through the pinned configurable-http-proxy, and start
+each server with its role's Jupyter configuration.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 from jupyterhub.spawner import LocalProcessSpawner
 
-from hub_config import accounts, memory
+from hub_config import accounts, memory, signup_codes
+from hub_config.authenticator import CourseAuthenticator
 from hub_config.course import LEARNER, REPO, TRAINER, Course, write_all_role_configs
 
 PROXY = REPO / "hub_config" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -70,14 +72,17 @@ def configure_common(c: Any, course: Course, *, python: Path, hub_dir: Path, bin
         token_file.chmod(0o600)
     c.ConfigurableHTTPProxy.auth_token = token_file.read_text().strip()
 
-    c.JupyterHub.authenticator_class = "native"
+    # Sign-up never approves by name: trainer names need their one-time code, other names are
+    # approved by their code (the installer issues the roster's) or by a trainer.
+    c.JupyterHub.authenticator_class = CourseAuthenticator
+    c.CourseAuthenticator.signup_codes_file = str(signup_codes.codes_file(hub_dir))
     c.NativeAuthenticator.open_signup = False
     c.NativeAuthenticator.minimum_password_length = 8
     c.NativeAuthenticator.check_common_password = True
-    # NativeAuthenticator refuses unapproved users itself; roster names are pre-approved.
+    # The authenticator refuses unapproved users itself. Trainers are the hub's admins, but an
+    # account under their name only exists once signed up with its code.
     c.Authenticator.allow_all = True
     c.Authenticator.admin_users = set(course.trainers)
-    c.Authenticator.allowed_users = set(course.roster())
     c.Authenticator.username_pattern = USERNAME_PATTERN
 
     c.Spawner.cmd = [str(python), "-m", "jupyterhub.singleuser"]

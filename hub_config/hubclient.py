@@ -6,6 +6,8 @@ and the load benchmark to log many learners in at once.
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from dataclasses import dataclass
 
@@ -39,15 +41,19 @@ class HubClient:
                 return cookie.value or ""
         return ""
 
-    def signup(self, username: str, password: str) -> str:
-        """Post the sign-up form; return the page's message text."""
+    def signup(self, username: str, password: str, code: str | None = None) -> str:
+        """Post the sign-up form, with the name's one-time sign-up code if given (trainer names
+        need theirs; any other name without one waits for a trainer's approval); return the
+        result message the page shows."""
         xsrf = self._xsrf("/hub/signup")
-        r = self.session.post(f"{self.url}/hub/signup", timeout=30, data={
-            "username": username, "signup_password": password,
-            "signup_password_confirmation": password, "_xsrf": xsrf})
+        data = {"username": username, "signup_password": password,
+                "signup_password_confirmation": password, "_xsrf": xsrf}
+        if code:
+            data["signup_code"] = code
+        r = self.session.post(f"{self.url}/hub/signup", timeout=30, data=data)
         if r.status_code != 200:
             raise HubError(f"sign-up of {username} answered {r.status_code}")
-        return r.text
+        return signup_message(r.text)
 
     def login(self, username: str, password: str) -> bool:
         """Log in through the form; True if the hub accepted the password and approval."""
@@ -60,20 +66,36 @@ class HubClient:
         return ok
 
     def approve(self, username: str) -> None:
-        """As a trainer: approve a pending sign-up (NativeAuthenticator toggles approval)."""
-        if self.is_approved(username):
+        """As a trainer: approve a pending sign-up through the authorization page's own link
+        (NativeAuthenticator toggles approval; the link carries the trainer's xsrf token)."""
+        row = self._authorization_row(username)
+        if row is None:
+            raise HubError(f"{username} has not signed up")
+        href, label = row
+        if label == "Unauthorize":
             return
-        r = self.session.get(f"{self.url}/hub/authorize/{username}", timeout=30)
+        r = self.session.get(f"{self.url}{href}", timeout=30)
         if r.status_code != 200:
             raise HubError(f"approving {username} answered {r.status_code}")
 
     def is_approved(self, username: str) -> bool:
+        row = self._authorization_row(username)
+        return row is not None and row[1] == "Unauthorize"
+
+    def _authorization_row(self, username: str) -> tuple[str, str] | None:
+        """The approve/withdraw link of a user on /hub/authorize and its label."""
+        import html
+        import re
+
         r = self.session.get(f"{self.url}/hub/authorize", timeout=30)
         if r.status_code != 200:
             raise HubError(f"the authorisation page answered {r.status_code}")
-        # Each row has the user's name and an Authorize/Unauthorize link.
-        row = r.text.split(f"/authorize/{username}\"", 1)
-        return len(row) == 2 and "Unauthorize" in row[1][:200]
+        match = re.search(r'href="([^"]*/authorize/' + re.escape(username)
+                          + r'\?_xsrf=[^"]*)" role="button">(\w+)<', r.text)
+        if match is None:
+            return None
+        href = html.unescape(match.group(1))
+        return (href if href.startswith("/") else "/" + href), match.group(2)
 
     def token(self) -> str:
         """An API token for the logged-in user (made through the hub's token page API)."""
@@ -121,6 +143,14 @@ class HubClient:
         headers = {"X-XSRFToken": xsrf}
         return self.session.request(method, f"{self.url}/user/{self.username}/{path.lstrip('/')}",
                                     headers=headers, timeout=120, **kwargs)
+
+
+def signup_message(page: str) -> str:
+    """The result message of a sign-up page (the whole page if it has none)."""
+    match = re.search(r'role="alert"[^>]*>(.*?)</div>', page, re.S)
+    if not match:
+        return page
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))).split())
 
 
 def wait_for_hub(url: str, timeout: float = 60) -> None:

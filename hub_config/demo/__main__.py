@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import yaml
 
-from hub_config import course_ops
+from hub_config import course_ops, signup_codes
 from hub_config.course import REPO, Course, load
 from hub_config.hubclient import HubClient, wait_for_hub
 
@@ -133,12 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wait_for_hub(url, timeout=90)
         accounts = credentials(state / "credentials.yaml")
+        # The demo is its own installer: a one-time sign-up code per account makes it ready at
+        # once (without one, a trainer's name cannot be signed up and a learner's waits).
+        codes = signup_codes.SignupCodes(signup_codes.codes_file(course.state_dir / "hub"))
         for name, password in accounts.items():
             client = HubClient(url)
             if not client.login(name, password):
-                client.signup(name, password)
+                message = client.signup(name, password, code=codes.issue([name], reissue=True)[name])
                 if not HubClient(url).login(name, password):
-                    raise RuntimeError(f"could not create the demo account {name}")
+                    raise RuntimeError(f"could not create the demo account {name}: {message}")
         print(banner(url, accounts, released, course), flush=True)
     except Exception:
         stop()

@@ -23,6 +23,7 @@ from hub_helpers import Hub, make_dataset  # noqa: E402
 from hub_config import accounts, memory, runtime
 from hub_config.course import load
 from hub_config.hub import free_port
+from hub_config.workshop import install
 
 
 @pytest.fixture(scope="session")
@@ -46,12 +47,14 @@ def hub(artifacts_dir: Path, shared_runtime: Path) -> Iterator[Hub]:
     base.chmod(0o755)
     state = base / "state"
     trainer = f"{prefix}trainer"
+    # A second trainer name that nobody signs up at start: the sign-up attacks aim at it.
+    spare_trainer = f"{prefix}trainer2"
     learners = [f"{prefix}l{i}" for i in range(1, 4)]
     port = free_port()
     course = load(
         path=os.devnull, state_dir=state, data_dir=state / "data", exchange_dir=state / "exchange",
         course_dir=state / "course", home_dir=base / "home", learner_group=f"{prefix}-learners",
-        trainer_group=f"{prefix}-trainers", grader_user=f"{prefix}-grader", trainers=[trainer],
+        trainer_group=f"{prefix}-trainers", grader_user=f"{prefix}-grader", trainers=[trainer, spare_trainer],
         roster_file=state / "roster.txt", mem_limit="1G",
         bind_url=f"http://127.0.0.1:{port}", hub_port=free_port(), proxy_api_port=free_port(),
         python=str(shared_runtime), book_dir=str(base / "book"),
@@ -62,16 +65,20 @@ def hub(artifacts_dir: Path, shared_runtime: Path) -> Iterator[Hub]:
     make_dataset(course.data_dir)
     (base / "book").mkdir()
     (base / "book" / "index.html").write_text("<h1>Family justice data course book</h1>")
-    # The first learner is on the roster (approved at sign-up); the others wait for the trainer.
+    # The first learner is on the roster (approved at sign-up with the code the installer issues
+    # for it); the others wait for the trainer.
     course.roster_file.write_text(f"# cohort\n{learners[0]}\n")
     settings = state / "course.yaml"
     settings.write_text(yaml.safe_dump(
         {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
          for k, v in {**vars(course), **course.extra}.items() if k != "extra"}))
     accounts.prepare_shared_folders(course)
+    # What the installer does: a code for each trainer (shown once) and each roster name.
+    trainer_codes, roster_codes = install.issue_signup_codes(course, base / "signup-codes.csv", roster=True)
     hub = Hub(base=base, course=course, settings=settings, url=f"http://127.0.0.1:{port}",
               python=shared_runtime, trainer=trainer, learners=learners,
-              log=artifacts_dir / "hub_config-workshop-hub.log")
+              log=artifacts_dir / "hub_config-workshop-hub.log", spare_trainer=spare_trainer,
+              codes={**roster_codes, **trainer_codes})
     hub.log.write_text("")
     hub.passwords = {name: secrets.token_urlsafe(12) for name in [trainer, *learners]}
     try:
@@ -79,7 +86,7 @@ def hub(artifacts_dir: Path, shared_runtime: Path) -> Iterator[Hub]:
         yield hub
     finally:
         hub.stop()
-        for name in [trainer, *learners, course.grader_user]:
+        for name in [trainer, spare_trainer, *learners, course.grader_user]:
             accounts.delete_user(name)
             memory.remove_group(f"fj-{name}")
         for group in (course.learner_group, course.trainer_group, course.grader_user):

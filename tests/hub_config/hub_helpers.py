@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 
+from hub_config import signup_codes
 from hub_config.course import REPO, Course
 from hub_config.hubclient import HubClient, wait_for_hub
 
@@ -45,6 +46,10 @@ class Hub:
     trainer: str
     learners: list[str]
     passwords: dict[str, str] = field(default_factory=dict)
+    # A trainer name nobody has signed up at start (the sign-up attack tests aim at it).
+    spare_trainer: str = ""
+    # One-time sign-up codes the installer issued: every trainer's and every roster name's.
+    codes: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     log: Path | None = None
     children: list[psutil.Process] = field(default_factory=list)
@@ -74,6 +79,11 @@ class Hub:
         _, alive = psutil.wait_procs(self.children, timeout=10)
         for proc in alive:
             proc.kill()
+
+    @property
+    def codes_file(self) -> Path:
+        """The hub's sign-up codes (hashes), where the installer and the hub keep them."""
+        return signup_codes.codes_file(self.course.state_dir / "hub")
 
     def client(self, name: str) -> HubClient:
         """A logged-in session for a user of this hub."""
@@ -125,12 +135,16 @@ def probe_paths(hub: Hub, other: str) -> dict[str, str]:
 
 
 def ensure_accounts(hub: Hub, names: list[str]) -> dict[str, HubClient]:
-    """Sign up (if needed) and have the trainer approve; return logged-in sessions."""
+    """Sign up (if needed) and have the trainer approve; return logged-in sessions.
+
+    The trainer signs up with the one-time code the installer issued (the only way a trainer
+    name can be signed up); learners sign up without one and wait for the trainer's approval.
+    """
     sessions = {}
     trainer = HubClient(hub.url)
     if not trainer.login(hub.trainer, hub.passwords[hub.trainer]):
-        trainer.signup(hub.trainer, hub.passwords[hub.trainer])
-        assert trainer.login(hub.trainer, hub.passwords[hub.trainer])
+        message = trainer.signup(hub.trainer, hub.passwords[hub.trainer], code=hub.codes[hub.trainer])
+        assert trainer.login(hub.trainer, hub.passwords[hub.trainer]), message
     for name in names:
         client = HubClient(hub.url)
         if not client.login(name, hub.passwords[name]):

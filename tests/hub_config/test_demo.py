@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -78,6 +79,14 @@ def test_demo_runs_the_course_hub_and_ctrl_c_stops_everything(artifacts_dir: Pat
         assert (view / "reference").exists() and not (view / "answer_key").exists()
         assert not (view / "reference").stat().st_mode & 0o222
         assert "course book" in learner.session.get(f"{url}/services/book/", timeout=30).text
+        # The demo signs its accounts up with one-time codes (kept as hashes in a 0600 file);
+        # anyone else's sign-up waits for the trainer, and a trainer name needs its code.
+        codes_file = state / "hub" / "signup_codes.json"
+        assert stat.S_IMODE(codes_file.stat().st_mode) == 0o600
+        assert accounts["trainer"] not in codes_file.read_text()
+        assert HubClient(url).login("trainer", accounts["trainer"])
+        assert "waits for a trainer" in HubClient(url).signup("intruder", "a-long-password-1")
+        assert not HubClient(url).login("intruder", "a-long-password-1")
         alive = stop_with_ctrl_c(process)
         assert not alive, f"left running after Ctrl-C: {alive}"
         assert "The demo hub has stopped" in log.read_text()

@@ -1,0 +1,124 @@
+"""The course authenticator's sign-up rules, without a hub: a name alone never approves an
+account; a trainer name needs its one-time code; a code approves its own name once and
+replaces a squatter's waiting sign-up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from jupyterhub import orm
+from nativeauthenticator.handlers import EmailAuthorizationHandler, SignUpHandler
+from nativeauthenticator.orm import UserInfo
+
+from hub_config.authenticator import TEMPLATES, CourseAuthenticator, CourseSignUpHandler
+from hub_config.signup_codes import SignupCodes
+
+PASSWORD = "a-long-password-1"
+
+
+@pytest.fixture
+def db() -> Iterator[object]:
+    session = orm.new_session_factory("sqlite:///:memory:")()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def codes(tmp_path: Path) -> SignupCodes:
+    return SignupCodes(tmp_path / "hub" / "signup_codes.json")
+
+
+@pytest.fixture
+def auth(db: object, codes: SignupCodes) -> CourseAuthenticator:
+    return CourseAuthenticator(
+        db=db, admin_users={"trainer"}, allowed_users={"ann"}, allow_all=True,
+        signup_codes_file=str(codes.path), minimum_password_length=8, check_common_password=True,
+        username_pattern=r"^[a-z][a-z0-9_-]{1,30}$")
+
+
+def logs_in(auth: CourseAuthenticator, name: str, password: str = PASSWORD) -> bool:
+    return asyncio.run(auth.authenticate(None, {"username": name, "password": password})) == name
+
+
+def test_a_trainer_name_without_its_code_is_refused_outright(auth: CourseAuthenticator) -> None:
+    for name in ("trainer", "Trainer", " trainer "):
+        result = auth.sign_up(name, PASSWORD)
+        assert result.user is None and not result.approved
+        assert "reserved for a trainer" in result.message
+    assert auth.get_user("trainer") is None, "nothing is left to approve by mistake"
+    assert not logs_in(auth, "trainer")
+    assert auth.create_user("trainer", PASSWORD) is None, "NativeAuthenticator's own entry point too"
+
+
+def test_a_trainer_signs_up_with_its_code_once(auth: CourseAuthenticator, codes: SignupCodes) -> None:
+    code = codes.issue(["trainer"])["trainer"]
+    wrong = auth.sign_up("trainer", PASSWORD, code="ABCD-EFGH-JKMN-PQRS")
+    assert wrong.user is None and "not valid for trainer" in wrong.message
+    learner_code = codes.issue(["ann"])["ann"]
+    assert auth.sign_up("trainer", PASSWORD, code=learner_code).user is None, "codes are bound to names"
+    result = auth.sign_up("trainer", PASSWORD, code=code)
+    assert result.approved and result.user.is_authorized
+    assert logs_in(auth, "trainer")
+    again = auth.sign_up("trainer", "another-password-2", code=code)
+    assert again.user is None and "already in use" in again.message
+    assert logs_in(auth, "trainer") and not logs_in(auth, "trainer", "another-password-2")
+
+
+def test_allowed_and_unknown_names_wait_for_a_trainer(auth: CourseAuthenticator) -> None:
+    # `allowed_users` and `admin_users` pre-approve nobody (NativeAuthenticator's would).
+    for name in ("ann", "zed"):
+        result = auth.sign_up(name, PASSWORD)
+        assert result.user is not None and not result.approved and "waits for a trainer" in result.message
+        assert not logs_in(auth, name)
+    assert auth.get_authed_users() == set()
+    UserInfo.change_authorization(auth.db, "zed")
+    assert logs_in(auth, "zed")
+
+
+def test_a_code_replaces_a_squatters_waiting_sign_up(auth: CourseAuthenticator,
+                                                           codes: SignupCodes) -> None:
+    code = codes.issue(["ann"])["ann"]
+    assert not auth.sign_up("ann", "squatter-password-9").approved
+    again = auth.sign_up("ann", "squatter-password-9")
+    assert again.user is None and "already waiting" in again.message
+    result = auth.sign_up("ann", PASSWORD, code=code)
+    assert result.approved
+    assert logs_in(auth, "ann") and not logs_in(auth, "ann", "squatter-password-9")
+    assert len([u for u in UserInfo.all_users(auth.db) if u.username == "ann"]) == 1
+    # An approved account is never replaced, even with a valid code.
+    other = codes.issue(["ann"], reissue=True)["ann"]
+    assert auth.sign_up("ann", "squatter-password-9", code=other).user is None
+    assert logs_in(auth, "ann")
+
+
+def test_password_rules_and_bad_codes_do_not_spend_the_code(auth: CourseAuthenticator,
+                                                             codes: SignupCodes) -> None:
+    code = codes.issue(["bob"])["bob"]
+    assert "password" in auth.sign_up("bob", "short", code=code).message
+    assert "did not match" in auth.sign_up("bob", PASSWORD, code=code, confirmation="other").message
+    assert "cannot be used" in auth.sign_up("Bob Smith", PASSWORD, code=code).message
+    assert auth.sign_up("bob", PASSWORD, code=code).approved, "the code survived the mistakes"
+
+
+def test_no_codes_file_means_no_code_is_valid(db: object, tmp_path: Path) -> None:
+    auth = CourseAuthenticator(db=db, admin_users={"trainer"}, allow_all=True)
+    assert auth.sign_up("trainer", PASSWORD, code="ABCD-EFGH-JKMN-PQRS").user is None
+
+
+@pytest.mark.parametrize("setting", [{"open_signup": True}, {"allow_self_approval_for": ".*",
+                                                               "secret_key": "x" * 20}])
+def test_settings_that_would_bypass_approval_are_refused(db: object, setting: dict) -> None:
+    with pytest.raises(ValueError, match="CourseAuthenticator"):
+        CourseAuthenticator(db=db, **setting)
+
+
+def test_handlers_use_the_course_signup_page_and_drop_email_self_approval(auth: CourseAuthenticator) -> None:
+    handlers = dict(auth.get_handlers(None))
+    assert handlers[r"/signup"] is CourseSignUpHandler and issubclass(CourseSignUpHandler, SignUpHandler)
+    assert EmailAuthorizationHandler not in handlers.values()
+    assert r"/authorize/([^/]*)" in handlers and r"/change-password" in handlers
+    page = (TEMPLATES / "course-signup.html").read_text()
+    assert 'name="signup_code"' in page and 'name="_xsrf"' in page
