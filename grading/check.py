@@ -3,8 +3,10 @@
 For each assignment, in a throw-away course folder:
 
 1. the source follows notebooks/README.md (no outputs, objectives and estimated time at the
-   top, a visible assert in every test cell, a message on every hidden assert, no hard-coded
-   data paths, no answer key outside hidden tests, a wrong.yaml naming real answer cells);
+   top, a visible assert in every test cell, a message on every hidden assert, a hint before
+   every answer cell, no hard-coded data paths, no answer key outside hidden tests, a wrong.yaml
+   naming real answer cells), and every figure its text states about the data (a claim) still
+   holds on the dataset;
 2. nbgrader generates the learner version, and no solution or hidden-test line appears in it;
 3. three submissions are autograded exactly as a cohort's would be: the solution must earn
    full marks, the released notebook unchanged must run without errors outside its test cells
@@ -16,9 +18,12 @@ Assignments are checked in parallel (a worker per core); each prints its solutio
 from __future__ import annotations
 
 import ast
+import json
 import multiprocessing
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -38,6 +43,16 @@ ANSWER_STUDENTS = ("solution", "released", "wrong")
 # Across assignments, lines shorter than this ("return None", "continue") are common idiom,
 # not answers.
 SHARED_LINE_LENGTH = 20
+# A hint: an HTML <details> block whose summary starts with "Hint", closed, with text in it. It
+# shows collapsed in JupyterLab, in the book and in nbconvert's HTML without any script.
+HINT = re.compile(r"<details>\s*<summary>\s*(?:<b>|<strong>)?\s*Hint\b.*?</summary>(?P<body>.*?)</details>",
+                  re.IGNORECASE | re.DOTALL)
+# A figure the text states about the data: an HTML comment naming a claim of the assignment's
+# claims file (notebooks/<module>/_claims/<id>.yaml), invisible once rendered.
+CLAIM_MARKER = re.compile(r"<!--\s*claim:\s*(?P<ids>[^>]*?)\s*-->", re.IGNORECASE)
+CLAIM_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+CLAIMS_FOLDER = "_claims"
+CLAIM_TIMEOUT = 600
 
 
 @dataclass
@@ -138,6 +153,7 @@ def static_problems(assignment: Assignment, nb: object) -> list[str]:
     for duplicate in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(f"grade_id {duplicate} is used by more than one cell")
     answer_ids = set()
+    problems += hint_problems(nb)
     for index, cell in enumerate(nb.cells):
         label = cells.grade_id(cell) or f"cell {index + 1}"
         if any(path in cell.source for path in HARD_CODED):
@@ -168,6 +184,185 @@ def static_problems(assignment: Assignment, nb: object) -> list[str]:
                     problems.append(f"{label} reads the answer key ({table}) outside hidden tests; "
                                     "learners cannot read it")
     problems += _wrong_answer_problems(assignment, answer_ids)
+    return problems
+
+
+def has_hint(cell: object) -> bool:
+    """True for an ungraded markdown cell holding a non-empty ``<details><summary>Hint`` block.
+
+    Graded markdown cells do not count: nbgrader replaces their solution region, and a written
+    answer is not the place for help with a code exercise."""
+    if cell.cell_type != "markdown" or cells.is_solution(cell) or cells.is_grade(cell):
+        return False
+    return any(match.group("body").strip() for match in HINT.finditer(cell.source))
+
+
+def hint_problems(nb: object) -> list[str]:
+    """Answer cells without a hint a learner can reveal when stuck.
+
+    Each code answer cell needs a hint block in a markdown cell after the previous answer cell
+    and before it (normally at the end of its instructions), so that the hint sits next to the
+    exercise it is about and every exercise has its own."""
+    problems = []
+    hint_seen = False
+    for index, cell in enumerate(nb.cells):
+        if has_hint(cell):
+            hint_seen = True
+        elif cells.is_answer_cell(cell):
+            if not hint_seen:
+                label = cells.grade_id(cell) or f"cell {index + 1}"
+                problems.append(f"answer cell {label} has no hint: end its instructions with "
+                                "<details><summary>Hint</summary> ... </details> (notebooks/README.md)")
+            hint_seen = False
+    return problems
+
+
+# --------------------------------------------------------------------------- claims
+
+def claims_path(assignment: Assignment) -> Path:
+    """Where an assignment's claims live: beside the module's assignment folders, not in one,
+    because an assignment folder is released whole and a claim's code may compute an answer."""
+    return assignment.folder.parent / CLAIMS_FOLDER / f"{assignment.id}.yaml"
+
+
+def claim_markers(nb: object) -> dict[str, str]:
+    """Claim ids named in the notebook's markdown, each with the first cell naming it."""
+    found: dict[str, str] = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for match in CLAIM_MARKER.finditer(cell.source):
+            for claim_id in re.split(r"[\s,]+", match.group("ids").strip()):
+                if claim_id:
+                    found.setdefault(claim_id, cells.grade_id(cell) or f"cell {index + 1}")
+    return found
+
+
+@dataclass
+class Claims:
+    """An assignment's claims file: shared ``setup`` code and, per claim id, what the text says
+    (``says``), the figure (``value``), how far the data may stray from it (``tolerance``) and
+    the code computing it from the dataset (``compute``, its last line an expression)."""
+
+    setup: str = ""
+    claims: dict[str, dict] = field(default_factory=dict)
+
+
+def read_claims(path: Path) -> Claims:
+    """The claims file at ``path`` (an empty one if it does not exist); GradingError if malformed."""
+    if not path.is_file():
+        return Claims()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise GradingError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from err
+    if not isinstance(data, dict) or not isinstance(data.get("claims", {}), dict):
+        raise GradingError(f"{path} must hold 'setup' (code) and 'claims' (a mapping of claim ids)")
+    return Claims(setup=str(data.get("setup") or ""), claims=dict(data.get("claims") or {}))
+
+
+def _claim_shape_problems(claim_id: str, claim: object) -> list[str]:
+    if not CLAIM_ID.match(claim_id):
+        return [f"claim id {claim_id!r} should be lower_case_with_underscores"]
+    if not isinstance(claim, dict):
+        return [f"claim {claim_id} should be a mapping with says, value, tolerance and compute"]
+    problems = [f"claim {claim_id} has no {key!r}" for key in ("says", "value", "tolerance", "compute")
+                if key not in claim]
+    for key in ("value", "tolerance"):
+        if key in claim and (isinstance(claim[key], bool) or not isinstance(claim[key], int | float)):
+            problems.append(f"claim {claim_id}: {key} should be a number, not {claim[key]!r}")
+    if isinstance(claim.get("tolerance"), int | float) and claim["tolerance"] < 0:
+        problems.append(f"claim {claim_id}: tolerance cannot be negative")
+    return problems
+
+
+# Runs in a fresh interpreter with FJ_DATA_DIR set: reads {"setup": code, "claims": {id: code}}
+# on stdin, prints {id: [value, error]} on stdout. Each claim's last line is an expression.
+_CLAIM_RUNNER = r"""
+import ast, json, sys, traceback
+request = json.load(sys.stdin)
+from synthetic_data import connect, load
+namespace = {"load": load, "connect": connect}
+out = {}
+try:
+    exec(compile(request["setup"], "<setup>", "exec"), namespace)
+except Exception as err:
+    print(json.dumps({"__setup__": [None, f"{type(err).__name__}: {err}"]}))
+    sys.exit(0)
+for claim_id, code in request["claims"].items():
+    try:
+        tree = ast.parse(code, filename=claim_id)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        if last is None:
+            raise ValueError("the last line of compute must be an expression giving the figure")
+        scope = dict(namespace)
+        exec(compile(tree, claim_id, "exec"), scope)
+        out[claim_id] = [float(eval(compile(ast.Expression(last.value), claim_id, "eval"), scope)), None]
+    except Exception as err:
+        out[claim_id] = [None, f"{type(err).__name__}: {err}"]
+print(json.dumps(out))
+"""
+
+
+def evaluate_claims(claims: Claims, data_dir: Path, timeout: int = CLAIM_TIMEOUT) -> dict[str, tuple]:
+    """Each claim's figure computed from the dataset in ``data_dir``: {id: (value, error)}.
+
+    A separate interpreter keeps the claims' imports and memory out of the checking process, and
+    finds the dataset exactly as learners' kernels do, through FJ_DATA_DIR."""
+    if not claims.claims:
+        return {}
+    codes = {k: str(v.get("compute", "")) for k, v in claims.claims.items() if isinstance(v, dict)}
+    request = {"setup": claims.setup, "claims": codes}
+    env = dict(os.environ, FJ_DATA_DIR=str(data_dir), MPLBACKEND="Agg")
+    try:
+        done = subprocess.run([sys.executable, "-c", _CLAIM_RUNNER], input=json.dumps(request),
+                              capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        return {"__setup__": (None, f"the claims took more than {timeout} s")}
+    lines = done.stdout.strip().splitlines()
+    try:
+        raw = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        raw = {}
+    if not raw:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"__setup__": (None, f"the claims could not be run: {tail}")}
+    return {k: (v[0], v[1]) for k, v in raw.items()}
+
+
+def claim_problems(assignment: Assignment, nb: object, data_dir: Path | None) -> list[str]:
+    """Markers naming unknown claims, claims no marker names, malformed claims and (with a
+    dataset) claims the data no longer support: a generator change that breaks a figure the
+    text states fails the course instead of misleading a learner."""
+    path = claims_path(assignment)
+    try:
+        claims = read_claims(path)
+    except GradingError as err:
+        return [str(err)]
+    markers = claim_markers(nb)
+    problems = [f"{where} names claim {claim_id}, which {path.name} in {CLAIMS_FOLDER}/ does not define"
+                for claim_id, where in markers.items() if claim_id not in claims.claims]
+    problems += [f"claim {claim_id} of {path} is named by no <!-- claim: {claim_id} --> in the notebook"
+                 for claim_id in claims.claims if claim_id not in markers]
+    shaped = {}
+    for claim_id, claim in claims.claims.items():
+        found = _claim_shape_problems(str(claim_id), claim)
+        problems += found
+        if not found:
+            shaped[str(claim_id)] = claim
+    if data_dir is None or not shaped:
+        return problems
+    results = evaluate_claims(Claims(claims.setup, shaped), data_dir)
+    if "__setup__" in results:
+        return [*problems, f"the claims of {path.name} fail: {results['__setup__'][1]}"]
+    for claim_id, claim in shaped.items():
+        value, error = results.get(claim_id, (None, "not computed"))
+        if error is not None:
+            problems.append(f"claim {claim_id} ({claim['says']}) could not be computed: {error}")
+        elif abs(value - float(claim["value"])) > float(claim["tolerance"]):
+            problems.append(f"claim {claim_id} ({claim['says']}) is no longer true: the data give "
+                            f"{value:.6g}, the text says {claim['value']:g} "
+                            f"(tolerance {claim['tolerance']:g})")
     return problems
 
 
@@ -254,6 +449,7 @@ def _check(assignment: Assignment, data_dir: Path, timeout: int, result: CheckRe
 
     source = cells.read_notebook(assignment.notebook)
     result.problems += static_problems(assignment, source)
+    result.problems += claim_problems(assignment, source, data_dir)
     with tempfile.TemporaryDirectory(prefix=f"fj-check-{assignment.id}-") as tmp:
         settings = Settings(notebooks=assignment.folder.parent.parent, course_dir=Path(tmp) / "course",
                             data_dir=data_dir)

@@ -139,3 +139,104 @@ def test_check_fails_a_leaking_or_unfair_assignment(tmp_path, data_dir, capsys) 
     assert "FAIL orientation_01_counting_cases" in out
     assert "the released notebook, unchanged, earns" in out
     assert "the released helpers.py contains a line of the hidden tests" in out
+
+
+# --------------------------------------------------------------------------- hints
+
+def _answer_instructions(nb, grade_id):
+    """The markdown cell right before an answer cell: where its hint sits in the fixture."""
+    index = next(i for i, c in enumerate(nb["cells"])
+                 if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    return nb["cells"][index - 1]
+
+
+def test_every_answer_cell_of_the_fixture_course_has_a_hint() -> None:
+    from grading.check import hint_problems
+
+    for assignment in load_course(FIXTURE_COURSE).assignments:
+        assert hint_problems(cells.read_notebook(assignment.notebook)) == []
+
+
+def test_an_answer_cell_without_a_hint_is_caught(tmp_path) -> None:
+    def drop_hint(nb):
+        cell = _answer_instructions(nb, "public_count")
+        cell["source"] = "".join(cell["source"]).split("<details>")[0]
+    found = _problems(_copy(tmp_path), drop_hint)
+    assert any("answer cell public_count has no hint" in p for p in found), found
+    assert not any("children_count has no hint" in p for p in found), "one exercise's hint serves no other"
+
+
+def test_an_empty_hint_or_one_in_a_graded_cell_does_not_count(tmp_path) -> None:
+    def hollow(nb):
+        cell = _answer_instructions(nb, "public_count")
+        empty = "<details><summary>Hint</summary>\n\n</details>"
+        cell["source"] = "".join(cell["source"]).split("<details>")[0] + empty
+        later = _answer_instructions(nb, "children_count")
+        later["metadata"]["nbgrader"] = {"grade": True, "solution": True, "grade_id": "notes", "points": 1,
+                                         "locked": False, "schema_version": 3, "task": False}
+    found = _problems(_copy(tmp_path), hollow)
+    assert any("public_count has no hint" in p for p in found), found
+    assert any("children_count has no hint" in p for p in found), found
+
+
+# --------------------------------------------------------------------------- claims
+
+def _with_claims(root, marker: str, claims: str):
+    """The fixture assignment with ``marker`` in its first markdown exercise and ``claims`` as
+    its claims file."""
+    from grading.check import claims_path
+
+    assignment = load_course(root).find(ASSIGNMENT)
+    nb = json.loads(assignment.notebook.read_text())
+    cell = _answer_instructions(nb, "public_count")
+    cell["source"] = "".join(cell["source"]) + f"\n\nThere are many cases. {marker}"
+    assignment.notebook.write_text(json.dumps(nb))
+    path = claims_path(assignment)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(claims)
+    return assignment
+
+
+def test_claims_must_match_their_markers(tmp_path) -> None:
+    from grading.check import claim_problems
+
+    claims = ("claims:\n"
+              "  many_cases:\n    says: many cases\n    value: 4\n    tolerance: 0\n    compute: 2 + 2\n"
+              "  forgotten:\n    says: a figure no text states\n    value: 1\n    tolerance: 0\n"
+              "    compute: 1\n")
+    assignment = _with_claims(_copy(tmp_path), "<!-- claim: many_cases, unknown_figure -->", claims)
+    found = claim_problems(assignment, cells.read_notebook(assignment.notebook), None)
+    assert any("names claim unknown_figure" in p for p in found), found
+    assert any("claim forgotten" in p and "named by no" in p for p in found), found
+    assert not any("many_cases" in p for p in found), found
+
+
+def test_a_malformed_claim_is_caught(tmp_path) -> None:
+    from grading.check import claim_problems
+
+    claims = "claims:\n  many_cases:\n    says: many cases\n    value: lots\n    compute: 4\n"
+    assignment = _with_claims(_copy(tmp_path), "<!-- claim: many_cases -->", claims)
+    found = claim_problems(assignment, cells.read_notebook(assignment.notebook), None)
+    assert any("has no 'tolerance'" in p for p in found), found
+    assert any("value should be a number" in p for p in found), found
+
+
+def test_claims_are_computed_from_the_data(tmp_path, data_dir) -> None:
+    from grading.check import claim_problems
+    from synthetic_data import load
+
+    areas = int(load("dfj_areas", data_dir)["dfj_area_id"].nunique())
+    claims = ("setup: |\n  areas = load('dfj_areas')\n"
+              "claims:\n"
+              f"  true_figure:\n    says: {areas} areas\n    value: {areas}\n    tolerance: 0\n"
+              "    compute: areas['dfj_area_id'].nunique()\n"
+              f"  stale_figure:\n    says: more areas\n    value: {areas + 5}\n    tolerance: 2\n"
+              "    compute: |\n      n = areas['dfj_area_id'].nunique()\n      n\n"
+              "  broken_figure:\n    says: a figure\n    value: 1\n    tolerance: 0\n"
+              "    compute: load('no_such_table')\n")
+    assignment = _with_claims(_copy(tmp_path), "<!-- claim: true_figure, stale_figure, broken_figure -->",
+                              claims)
+    found = claim_problems(assignment, cells.read_notebook(assignment.notebook), data_dir)
+    assert len(found) == 2, found
+    assert any("stale_figure" in p and "no longer true" in p and f"the data give {areas}" in p for p in found)
+    assert any("broken_figure" in p and "could not be computed" in p for p in found)
