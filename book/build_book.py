@@ -50,6 +50,18 @@ SELFCHECK = "python -m grading selfcheck {path}"
 # on demand (TeX extensions, fonts, the menu and its accessibility tools).
 MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output", "ui", "a11y", "sre", "adaptors")
 
+# A duration written by hand ("about two hours", "45 minutes", "1.5 hrs"). Module and notebook
+# times come from module.yaml alone (through released/course.json): a page that states one of
+# its own could disagree with the course, so the build refuses it.
+NUMBER_WORDS = ("a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                "ten", "eleven", "twelve", "fifteen", "twenty", "thirty", "forty", "fifty",
+                "sixty", "ninety", "half an?", "a few", "several", "a couple of")
+HAND_WRITTEN_DURATION = re.compile(
+    r"\b(?:\d+(?:[.,]\d+)?|" + "|".join(NUMBER_WORDS) + r")(?:\s+and\s+a\s+half)?"
+    r"[\s-]+(?:hours?|hrs?|minutes?|mins?)\b", re.IGNORECASE)
+# The hand-written pages a build reads: everything in the book's folder but what builds make.
+NOT_HAND_WRITTEN = {"_build", GENERATED, RELEASED, "node_modules"}
+
 # Which synthetic tables stand in for each real dataset: the page, then a test on a table of
 # synthetic_data.schema.TABLES. New tables appear on the right page without editing the book.
 HEALTH_EDUCATION = re.compile(
@@ -200,6 +212,49 @@ def _escape_role(text: str) -> str:
     return text.replace("<", r"\<").replace("`", "'")
 
 
+def duration_text(minutes: int) -> str:
+    """Minutes as the book states them: "45 minutes", "410 minutes (6 hours 50 minutes)"."""
+    text = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours, rest = divmod(minutes, 60)
+    if hours:
+        parts = [f"{hours} hour{'s' if hours != 1 else ''}"]
+        if rest:
+            parts.append(f"{rest} minute{'s' if rest != 1 else ''}")
+        text += f" ({' '.join(parts)})"
+    return text
+
+
+def module_time_md(module: Module | None, modules: list[Module]) -> str:
+    """The *Estimated time* of a module page: the sum of its notebooks' times in course.json,
+    which ``grading release`` copies from the module's module.yaml. A page never states a time
+    of its own (see :func:`find_hand_written_durations`)."""
+    if module is None or not module.assignments:
+        return "Given here, from the times of its notebooks, once they are released.\n"
+    count = len(module.assignments)
+    text = (f"{duration_text(module.minutes)}: the time"
+            f"{'s' if count != 1 else ''} of its {count if count != 1 else 'one'} notebook"
+            f"{'s' if count != 1 else ''} below, for one learner working alone.")
+    timed = [m for m in modules if m.assignments]
+    if len(timed) > 1 and module.minutes == max(m.minutes for m in timed):
+        text += " It is the longest module of the course."
+    return text + " Allow more for reading and discussion in a workshop.\n"
+
+
+def find_hand_written_durations(book: Path) -> list[str]:
+    """Every place a hand-written page of the book states a duration in hours or minutes, as
+    ``page:line: text``. Times come from module.yaml alone: the module pages include the time
+    :func:`module_time_md` writes, and no page may state one of its own."""
+    found = []
+    for page in sorted(book.rglob("*.md")):
+        relative = page.relative_to(book)
+        if relative.parts[0] in NOT_HAND_WRITTEN or page.name == "README.md":
+            continue
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            found += [f"{relative.as_posix()}:{number}: {m.group(0)!r}"
+                      for m in HAND_WRITTEN_DURATION.finditer(line)]
+    return found
+
+
 def classify_tables(tables: Iterable[object]) -> dict[str, list[object]]:
     """Which generated tables stand in for each real dataset (keys are the dataset pages)."""
     pages: dict[str, list[object]] = {"cafcass": [], "cafcass-cymru-sail": [], "data-first": [],
@@ -335,6 +390,12 @@ def generate(book: Path, data: Path, repo: Path = REPO, python: str = sys.execut
         raise BuildError("released notebooks hold solution or hidden-test text; the book will "
                          "not publish them:\n  " + "\n  ".join(problems))
     modules = load_course(released)
+    durations = find_hand_written_durations(book)
+    if durations:
+        raise BuildError("hand-written pages state durations; module and notebook times come "
+                         "from module.yaml alone (a module page includes "
+                         "../_generated/modules/<id>-time.md instead):\n  "
+                         + "\n  ".join(durations))
 
     out = book / GENERATED
     if out.exists():
@@ -368,6 +429,8 @@ def generate(book: Path, data: Path, repo: Path = REPO, python: str = sys.execut
             continue
         (out / "modules" / f"{module_id}.md").write_text(
             module_notebooks_md(by_id.get(module_id), module_id), encoding="utf-8")
+        (out / "modules" / f"{module_id}-time.md").write_text(
+            module_time_md(by_id.get(module_id), modules), encoding="utf-8")
     (out / "modules" / "overview.md").write_text(_overview_md(modules), encoding="utf-8")
 
     # The real datasets' synthetic stand-ins.
@@ -403,6 +466,10 @@ def _overview_md(modules: list[Module]) -> str:
     for m in modules:
         lines.append(f"| {{doc}}`{_escape_role(m.title)} </modules/{m.id}>` | "
                      f"{len(m.assignments)} | {m.minutes} min |")
+    total = sum(m.minutes for m in modules)
+    count = sum(len(m.assignments) for m in modules)
+    lines.append(f"| **In all** | **{count}** | **{total} min** |")
+    lines += ["", f"In all, {duration_text(total)} of notebooks."]
     return "\n".join(lines) + "\n"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from synthetic_data.params import load_params
 from synthetic_data.schema import TABLES, VIEWS
 
 _VIEW_TEXT = {
@@ -17,6 +18,42 @@ _VIEW_TEXT = {
                  "population denominators.",
     "answer_key": "The truth behind the records, for graders only: never given to learners.",
 }
+
+# Columns that hold the codes of a published code list: column name -> (parameter file, key of
+# its ``codes``, the publication the meanings are quoted from). The generator draws the codes
+# from the same lists, so the dictionary gives the meaning of every code the data can hold, in
+# the identifiable table and in its TRE view alike.
+_SSDA903 = ("Department for Education's *Children looked after return (SSDA903): guide*, "
+            "which lists every code of the collection")
+CODE_LISTS = {
+    "legal_status": ("cla", "legal_status", _SSDA903),
+    "placement_type": ("cla", "placement_type", _SSDA903),
+    "reason_ceased": ("cla", "reason_ceased", _SSDA903),
+}
+# Tables whose columns of those names hold those codes (other tables may reuse a name).
+CODED_TABLES = ("cla_episodes", "tre_cla_episodes")
+
+
+def code_list(column: str) -> tuple[dict[str, str], str]:
+    """The codes of a coded column with their meanings, and where the meanings come from."""
+    params, key, source = CODE_LISTS[column]
+    codes = load_params(params)["codes"][key]
+    return {str(code): str(meaning) for code, meaning in codes.items()}, source
+
+
+def _code_tables(table: object) -> list[str]:
+    """Markdown: the code list of each coded column of ``table`` (none for other tables)."""
+    if table.name not in CODED_TABLES:
+        return []
+    lines: list[str] = []
+    for column in (c for c in table.columns if c.name in CODE_LISTS):
+        codes, source = code_list(column.name)
+        lines += [f"Codes of `{column.name}` that the data can hold, with their meanings after the "
+                  f"{source}:", "",
+                  "| code | meaning |", "|---|---|"]
+        lines += [f"| {code} | {meaning.replace('|', '/')} |" for code, meaning in codes.items()]
+        lines.append("")
+    return lines
 
 
 def render_dictionary() -> str:
@@ -39,4 +76,5 @@ def render_dictionary() -> str:
                 meaning = c.description.replace("|", "/")
                 lines.append(f"| `{c.name}` | {kind} | {meaning} | {c.real_field} |")
             lines.append("")
+            lines += _code_tables(t)
     return "\n".join(lines)

@@ -173,12 +173,12 @@ LINKED_TABLES: tuple[Table, ...] = (
            C("cla_child_id", "string", "Child record."),
            C("episode_start", "date", "Start of the episode."),
            C("episode_end", "date", "End of the episode; empty if open.", nullable=True),
-           C("legal_status", "string", "SSDA903 legal status code (V2, L2, C1, C2, E1).",
-             "LS"),
-           C("placement_type", "string", "SSDA903 placement code (U1, U4, K2, P1, A3, A4 ...).",
-             "PL"),
-           C("reason_ceased", "string", "SSDA903 reason the episode ceased (E11, E13, E41, "
-             "E43, E44, E8, X1 ...); empty if open.", "REC", nullable=True)),
+           C("legal_status", "string", "SSDA903 legal status code (the codes are listed "
+             "below).", "LS"),
+           C("placement_type", "string", "SSDA903 placement type code (the codes are listed "
+             "below).", "PL"),
+           C("reason_ceased", "string", "SSDA903 reason the episode ceased (the codes are "
+             "listed below); empty if open.", "REC", nullable=True)),
           "one episode of care"),
     # ------------------------------------------------------------------------------ deaths
     Table("death_registrations", "identifiable",
@@ -216,7 +216,10 @@ LINKED_TABLES: tuple[Table, ...] = (
           (C("person_id", "int", "Ground-truth person identifier."),
            C("alf_pe", "int", "Their ALF under the project key."),
            C("in_cases", "bool", "Party to a Cafcass case."),
-           C("comparison_sample", "bool", "Drawn into the comparison sample."),
+           C("comparison_sample", "bool", "Drawn into the random comparison sample of the "
+             "population. For graders, like every answer_key/ table: learners find the "
+             "comparison group in the TRE view instead, as the people of the extract with no "
+             "Cafcass record."),
            C("group", "string", "pl_infant_mother, pl_parent, prl_adult, comparison_mother, "
              "comparison_adult, child_in_proceedings or child_comparison.")),
           "one person in the extract"),

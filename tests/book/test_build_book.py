@@ -190,3 +190,60 @@ def test_config_loads_nothing_from_other_hosts() -> None:
     assert config["execute"]["execute_notebooks"] == "off"
     assert not any(config["launch_buttons"][k] for k in
                    ("binderhub_url", "jupyterhub_url", "thebe", "colab_url", "deepnote_url"))
+
+
+# --------------------------------------------------------------------------- times
+
+@pytest.mark.parametrize("minutes, text", [
+    (45, "45 minutes"), (60, "60 minutes (1 hour)"), (90, "90 minutes (1 hour 30 minutes)"),
+    (410, "410 minutes (6 hours 50 minutes)"), (1, "1 minute")])
+def test_durations_are_written_in_minutes_and_hours(build_book: ModuleType, minutes: int,
+                                                    text: str) -> None:
+    assert build_book.duration_text(minutes) == text
+
+
+def test_module_time_is_the_sum_of_its_notebooks(build_book: ModuleType) -> None:
+    modules = build_book.load_course(FIXTURE_RELEASED)
+    orientation, linkage = modules
+    text = build_book.module_time_md(orientation, modules)
+    assert text.startswith("55 minutes: the times of its 2 notebooks below")
+    assert "the longest module" in text  # 55 minutes against linkage's 40
+    one = build_book.module_time_md(linkage, modules)
+    assert one.startswith("40 minutes: the time of its one notebook below")
+    assert "longest" not in one
+    assert "once they are released" in build_book.module_time_md(None, modules)
+
+
+def test_the_overview_gives_the_course_total(build_book: ModuleType) -> None:
+    text = build_book._overview_md(build_book.load_course(FIXTURE_RELEASED))
+    assert "| **In all** | **3** | **95 min** |" in text
+    assert "95 minutes (1 hour 35 minutes)" in text
+
+
+def test_the_book_states_no_duration_of_its_own(build_book: ModuleType) -> None:
+    assert build_book.find_hand_written_durations(BOOK) == []
+    for module in ["orientation", "data_quality", "linkage", "disclosure", "analysis", "capstone"]:
+        page = (BOOK / "modules" / f"{module}.md").read_text()
+        assert f"{{include}} ../_generated/modules/{module}-time.md" in page
+
+
+@pytest.mark.parametrize("written", [
+    "Estimated time\n: About two hours.\n", "It takes 45 minutes.\n", "about 1.5 hrs\n",
+    "Allow half an hour for it.\n", "a three-hour session\n", "Two and a half hours.\n"])
+def test_a_page_that_states_a_duration_stops_the_build(build_book: ModuleType, tmp_path: Path,
+                                                       written: str) -> None:
+    book = tmp_path / "book"
+    (book / "modules").mkdir(parents=True)
+    (book / "modules" / "capstone.md").write_text("# Capstone\n\n" + written)
+    (book / "_generated").mkdir()
+    (book / "_generated" / "old.md").write_text("45 minutes\n")  # generated: not checked
+    found = build_book.find_hand_written_durations(book)
+    assert len(found) == 1 and found[0].startswith("modules/capstone.md:")
+    with pytest.raises(build_book.BuildError, match="module.yaml alone"):
+        build_book.generate(book, tmp_path / "no-data")
+
+
+def test_words_that_are_not_durations_pass(build_book: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "page.md").write_text("A 26-week limit; one day; a series of half days; "
+                                      "minutes of a meeting; the hour of the hearing.\n")
+    assert build_book.find_hand_written_durations(tmp_path) == []

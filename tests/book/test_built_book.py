@@ -197,10 +197,74 @@ def test_data_pages_hold_the_generated_dictionary_and_report(built_book: Path,
 def test_glossary_defines_the_terms(built_book: Path) -> None:
     text = (built_book / "glossary.html").read_text()
     for term in ["s31", "s8", "SGO", "DFJ area", "ALF", "WOB", "LSOA", "Five Safes",
-                 "split-file", "output checking"]:
+                 "split-file", "output checking",
+                 # the methods the analysis and linkage notebooks use
+                 "Kaplan-Meier estimator", "censoring", "hazard ratio",
+                 "Cox proportional hazards model", "precision", "recall", "blocking",
+                 "m probability", "u probability", "m and u probabilities", "EM algorithm",
+                 "Jaro-Winkler similarity", "Levenshtein distance", "Soundex", "match weight",
+                 "false match", "missed match", "gold standard", "silver standard",
+                 "clerical review", "Splink", "funnel plot", "p% rule", "l-diversity",
+                 "quasi-identifier", "answer key", "SSDA903"]:
         assert re.search(rf'<dt id="term-[^"]*">{re.escape(term)}', text), term
 
 
 def test_trainers_guide_has_the_runbook_or_says_where_it_is(built_book: Path) -> None:
     text = (built_book / "trainers" / "runbook.html").read_text()
     assert "RUNBOOK.md" in text or "A week before" in text or "week before" in text.lower()
+
+
+def _text(path: Path) -> str:
+    """A page's text as a reader sees it, whitespace collapsed."""
+    body = path.read_text(encoding="utf-8")
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+def _estimated_time(path: Path) -> str:
+    """The definition of a module page's *Estimated time*."""
+    match = re.search(r"<dt[^>]*>\s*Estimated time\s*</dt>\s*<dd>(.*?)</dd>",
+                      path.read_text(encoding="utf-8"), flags=re.DOTALL)
+    assert match, f"{path.name} has no Estimated time"
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", match.group(1)))).strip()
+
+
+def test_module_pages_state_the_times_course_json_gives(built_book: Path,
+                                                        fixture_course: dict) -> None:
+    """Times come from module.yaml alone, through course.json: a module page states the sum of
+    its released notebooks' minutes and no time of its own."""
+    released = {m["id"]: sum(a["minutes"] for a in m["assignments"])
+                for m in fixture_course["modules"]}
+    for module in MODULES:
+        stated = _estimated_time(built_book / "modules" / f"{module}.html")
+        if module in released:
+            assert stated.startswith(f"{released[module]} minutes"), (module, stated)
+        else:
+            assert "once they are released" in stated, (module, stated)
+        assert "About" not in stated and "hours" not in stated.split(":")[0]
+    overview = _text(built_book / "modules" / "index.html")
+    assert f"In all, {sum(released.values())} minutes" in overview
+
+
+# A sentence that puts the learner (or "each method") next to the answer key must say that it
+# is not the learners' to read (the realism report's "true ethnicity from the answer key" is
+# about how the data was made, and passes).
+ANSWER_KEY = re.compile(r"answer key", re.IGNORECASE)
+LEARNER = re.compile(r"\b(you|your|yourself|learners?)\b|against the answer key", re.IGNORECASE)
+WHOSE = re.compile(r"grader|trainer|never|cannot|not |hidden test|only|safe", re.IGNORECASE)
+
+
+def test_no_page_says_learners_read_the_answer_key(built_book: Path,
+                                                   pages: dict[Path, Page]) -> None:
+    found = []
+    for path in pages:
+        relative = path.relative_to(built_book)
+        if relative.parts[0] in {"released", "_sources", "genindex.html", "search.html"}:
+            continue
+        for sentence in re.split(r"(?<=[.;:!?])\s+", _text(path)):
+            if (ANSWER_KEY.search(sentence) and LEARNER.search(sentence)
+                    and not WHOSE.search(sentence)):
+                found.append(f"{relative}: {sentence.strip()[:200]}")
+    assert not found, "pages that suggest learners read the answer key:\n" + "\n".join(found)
+    linkage = _text(built_book / "modules" / "linkage.html")
+    assert "silver standard" in linkage and "you never read it" in linkage

@@ -1,5 +1,6 @@
 """The course's real notebooks, released as `make book` releases them, build into the book with
-a page for every assignment and without a line of any solution or hidden test."""
+a page for every assignment, without a line of any solution or hidden test, and with the module
+times module.yaml gives."""
 
 from __future__ import annotations
 
@@ -63,3 +64,21 @@ def test_the_real_course_builds_into_the_book_without_its_secrets(tmp_path: Path
     for assignment in course.assignments:
         assert any(assignment.id in p.name for p in out.rglob("*.html")) or any(
             assignment.id in _page_text(p) for p in (out / "modules").glob("*.html")), assignment.id
+
+    # Times come from module.yaml alone: each module page states its notebooks' sum, and the
+    # overview the course's total.
+    for module in course.modules:
+        minutes = sum(a.minutes for a in module.assignments)
+        stated = _estimated_time(out / "modules" / f"{module.name}.html")
+        assert stated.startswith(f"{build_book.duration_text(minutes)}:"), (module.name, stated)
+    total = sum(a.minutes for a in course.assignments)
+    assert f"In all, {build_book.duration_text(total)} of notebooks" in " ".join(
+        _page_text(out / "modules" / "index.html").split())
+
+
+def _estimated_time(path: Path) -> str:
+    """The definition of a module page's *Estimated time*, as a reader sees it."""
+    match = re.search(r"<dt[^>]*>\s*Estimated time\s*</dt>\s*<dd>(.*?)</dd>",
+                      path.read_text(encoding="utf-8"), flags=re.DOTALL)
+    assert match, f"{path.name} has no Estimated time"
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))).split())
