@@ -116,6 +116,28 @@ def read_roster(path: str | os.PathLike[str]) -> list[str]:
 
 # --- per-role Jupyter configuration ------------------------------------------------------------
 
+# `exchange: service` in a settings file selects the exchange service (hub_config/exchange/)
+# instead of the shared exchange folder; `exchange_url` says where servers reach it.
+EXCHANGE_SERVICE = "service"
+EXCHANGE_CLASSES = {
+    "fetch_assignment": "ExchangeFetchAssignment", "fetch_feedback": "ExchangeFetchFeedback",
+    "release_assignment": "ExchangeReleaseAssignment", "release_feedback": "ExchangeReleaseFeedback",
+    "list": "ExchangeList", "submit": "ExchangeSubmit", "collect": "ExchangeCollect",
+}
+
+
+def exchange_lines(course: Course) -> list[str]:
+    """The exchange part of nbgrader_config.py: the shared folder (the default), or the service
+    where servers share one unix account and a folder could not tell learners apart."""
+    if course.extra.get("exchange", "folder") != EXCHANGE_SERVICE:
+        return [f"c.Exchange.root = {str(course.exchange_dir)!r}"]
+    return [
+        f"c.ServiceExchange.service_url = {str(course.extra['exchange_url'])!r}",
+        *(f"c.ExchangeFactory.{key} = 'hub_config.exchange.client.{name}'"
+          for key, name in EXCHANGE_CLASSES.items()),
+    ]
+
+
 def nbgrader_config(course: Course, role: str) -> str:
     """nbgrader_config.py for a role: everyone shares the course id and the exchange."""
     lines = [
@@ -123,7 +145,7 @@ def nbgrader_config(course: Course, role: str) -> str:
         *(["import os", ""] if role == TRAINER else []),
         "c = get_config()  # noqa: F821",
         f"c.CourseDirectory.course_id = {course.course_id!r}",
-        f"c.Exchange.root = {str(course.exchange_dir)!r}",
+        *exchange_lines(course),
     ]
     if role == TRAINER:
         lines += [

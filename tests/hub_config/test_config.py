@@ -91,9 +91,65 @@ def test_k8s_values_validate_against_the_chart_schema() -> None:
     values = yaml.safe_load((K8S / "values.yaml").read_text())
     jsonschema.validate(chart_values(values), schema())
     assert values["hub"]["config"]["JupyterHub"]["authenticator_class"] == "native"
-    mounts = {m["mountPath"] for m in values["singleuser"]["storage"]["extraVolumeMounts"]}
-    assert str(render.k8s_course().exchange_dir) in mounts, "the exchange is on a shared volume"
     assert values["cull"]["timeout"] >= 3600
+
+
+def k8s_manifests() -> list[dict]:
+    """Every object of the Kubernetes manifests beside values.yaml."""
+    return [doc for path in sorted(K8S.glob("*.yaml"))
+            if not path.name.startswith(("values", "settings"))
+            for doc in yaml.safe_load_all(path.read_text()) if doc and "kind" in doc]
+
+
+def test_k8s_learner_pods_mount_no_shared_exchange() -> None:
+    values = yaml.safe_load((K8S / "values.yaml").read_text())
+    storage = values["singleuser"]["storage"]
+    assert not storage.get("extraVolumes") and not storage.get("extraVolumeMounts"), \
+        "servers mount no shared volume: every pod runs as the same uid"
+    assert not values["singleuser"].get("extraVolumes") and not values["singleuser"].get("extraVolumeMounts")
+    assert "nbgrader-exchange" not in (K8S / "values.yaml").read_text()
+    # The exchange is the hub service, and servers' nbgrader config selects its classes.
+    assert values["hub"]["services"]["fj-exchange"]["url"] == "http://fj-exchange:8080"
+    assert "access:services!service=fj-exchange" in values["hub"]["loadRoles"]["user"]["scopes"]
+    assert "access:services!service=fj-exchange" in values["hub"]["extraConfig"]["fj-exchange"]
+    assert render.k8s_course().extra["exchange"] == "service"
+    for role in ("learner", "trainer"):
+        text = (K8S / "jupyter" / role / "nbgrader_config.py").read_text()
+        assert "c.ExchangeFactory.submit = 'hub_config.exchange.client.ExchangeSubmit'" in text
+        assert "Exchange.root" not in text
+    # Only the exchange's own pod mounts its store.
+    claims = [(doc["metadata"].get("name", doc["metadata"].get("generateName")),
+               v["persistentVolumeClaim"]["claimName"])
+              for doc in k8s_manifests() if doc["kind"] in ("Deployment", "Job")
+              for v in doc["spec"]["template"]["spec"].get("volumes", []) if "persistentVolumeClaim" in v]
+    assert [name for name, claim in claims if claim == "fj-exchange-store"] == ["fj-exchange"]
+
+
+def test_k8s_answer_key_is_a_read_only_volume_of_the_grading_job_alone() -> None:
+    values_text = yaml.safe_dump(yaml.safe_load((K8S / "values.yaml").read_text()))  # no comments
+    assert not [word for word in ("answer_key", "answer-key", "secretName", "secret:")
+                if word in values_text], \
+        "no server gets the answer key, least of all from a Secret (1 MiB at most)"
+    docs = k8s_manifests()
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    for doc in docs:
+        if doc["kind"] in ("Deployment", "Job"):
+            volumes = doc["spec"]["template"]["spec"].get("volumes", [])
+            assert not [v for v in volumes if "secret" in v], doc["metadata"]
+    [job] = [d for d in docs if d["kind"] == "Job"]
+    spec = job["spec"]["template"]["spec"]
+    [key] = [v for v in spec["volumes"] if v["name"] == "answer-key"]
+    assert key["persistentVolumeClaim"] == {"claimName": "fj-answer-key", "readOnly": True}
+    [container] = spec["containers"]
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == "answer-key"]
+    assert mount["readOnly"] is True and mount["mountPath"].endswith("/answer_key")
+    assert container["command"][:3] == ["python", "-m", "grading"] and "autograde" in container["command"]
+    [claim] = [d for d in docs
+               if d["kind"] == "PersistentVolumeClaim" and d["metadata"]["name"] == "fj-answer-key"]
+    assert claim["spec"]["accessModes"] == ["ReadOnlyMany"]
+    # Learners' code runs next to the key: the Job's pod gets no network.
+    [policy] = [d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "fj-grading"]
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"] and "egress" not in policy["spec"]
 
 
 def test_the_schema_catches_mistakes() -> None:

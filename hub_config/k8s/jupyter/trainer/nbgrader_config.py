@@ -3,7 +3,14 @@ import os
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = 'fj-course'
-c.Exchange.root = '/srv/nbgrader/exchange'
+c.ServiceExchange.service_url = 'http://fj-exchange:8080/services/fj-exchange/'
+c.ExchangeFactory.fetch_assignment = 'hub_config.exchange.client.ExchangeFetchAssignment'
+c.ExchangeFactory.fetch_feedback = 'hub_config.exchange.client.ExchangeFetchFeedback'
+c.ExchangeFactory.release_assignment = 'hub_config.exchange.client.ExchangeReleaseAssignment'
+c.ExchangeFactory.release_feedback = 'hub_config.exchange.client.ExchangeReleaseFeedback'
+c.ExchangeFactory.list = 'hub_config.exchange.client.ExchangeList'
+c.ExchangeFactory.submit = 'hub_config.exchange.client.ExchangeSubmit'
+c.ExchangeFactory.collect = 'hub_config.exchange.client.ExchangeCollect'
 _link = os.path.expanduser('~/course')
 c.CourseDirectory.root = _link if os.path.isdir(_link) else '/home/jovyan/course'
 c.CourseDirectory.groupshared = True
