@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from hub_config.course_schema import CourseSettingsError, validate
+
 HUB_CONFIG = Path(__file__).resolve().parent
 REPO = HUB_CONFIG.parent
 COURSE_YAML = HUB_CONFIG / "course.yaml"
@@ -90,15 +92,30 @@ def _coerce(course: Course) -> Course:
 
 def load(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Course:
     """Read course.yaml, then the settings file named by FJ_HUB_SETTINGS (or `path`), then overrides."""
-    settings: dict[str, Any] = yaml.safe_load(COURSE_YAML.read_text()) or {}
+    settings: dict[str, Any] = read_settings(COURSE_YAML)
     extra_file = path or os.environ.get(SETTINGS_VARIABLE)
     if extra_file and Path(extra_file).exists():
-        settings.update(yaml.safe_load(Path(extra_file).read_text()) or {})
+        settings.update(read_settings(Path(extra_file)))
+    validate(overrides, "the settings given in code")
     settings.update(overrides)
     known = {f.name for f in dataclasses.fields(Course)}
     extra = {k: v for k, v in settings.items() if k not in known}
     kwargs = {k: v for k, v in settings.items() if k in known}
     return _coerce(Course(**kwargs, extra=extra))
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    """One settings file, every key and value checked against the schema (course_schema.py)."""
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise CourseSettingsError(f"{path}: not valid YAML{where}") from None
+    if not isinstance(values, dict):
+        raise CourseSettingsError(f"{path}: expected settings as `key: value` lines")
+    validate(values, str(path))
+    return values
 
 
 def read_roster(path: str | os.PathLike[str]) -> list[str]:

@@ -81,6 +81,10 @@ SETTINGS: dict[str, Setting] = {
     "proxy_api_port": Setting("a port number", "the proxy's API port", _port),
     "book_dir": Setting("an absolute path", "the built course book", _absolute_path),
     "learner_data_dir": Setting("an absolute path", "the demo's learner view of the data", _absolute_path),
+    "exchange": Setting("folder or service", "nbgrader's exchange: a shared folder, or the exchange "
+                        "service where every server runs as one account (Kubernetes)",
+                        lambda value: value in ("folder", "service")),
+    "exchange_url": Setting("a URL", "where servers reach the exchange service", _url),
 }
 
 

@@ -18,7 +18,11 @@ from hub_config import course as course_module  # noqa: E402
 from hub_config import hub  # noqa: E402
 
 c = get_config()  # noqa: F821
-course = course_module.load()
+try:
+    course = course_module.load()
+except course_module.CourseSettingsError as error:
+    # One line naming the setting, not a traceback: trainers edit these files by hand.
+    sys.exit(f"The hub cannot start: {error}")
 hub.configure_common(
     c, course, python=Path(sys.executable), hub_dir=course.state_dir / "hub",
     bind_url=course.extra.get("bind_url", "http://127.0.0.1:8000"),
@@ -26,6 +30,9 @@ hub.configure_common(
     book_dir=Path(course.extra.get("book_dir", hub.BOOK_HTML)),
 )
 c.JupyterHub.spawner_class = SimpleLocalProcessSpawner
+# Every demo server runs as one account, so the trainer's grading can only run learners' code
+# as that account too: the grader refuses that on a hub unless told this is known and accepted.
+c.Spawner.environment = {**c.Spawner.environment, "FJ_GRADING_SAME_ACCOUNT": "1"}
 c.SimpleLocalProcessSpawner.home_dir_template = str(course.home_dir / "{username}")
 if os.geteuid() == 0:
     # Running the demo as root (containers, CI) runs every server as root too.

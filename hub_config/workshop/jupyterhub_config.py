@@ -17,7 +17,11 @@ from hub_config import hub, runtime  # noqa: E402
 
 c = get_config()  # noqa: F821
 os.environ.setdefault(course_module.SETTINGS_VARIABLE, "/etc/fj-training/course.yaml")
-course = course_module.load()
+try:
+    course = course_module.load()
+except course_module.CourseSettingsError as error:
+    # One line naming the setting, not a traceback: trainers edit these files by hand.
+    sys.exit(f"The hub cannot start: {error}")
 python = Path(course.extra.get("python") or runtime.ensure_runtime(course.state_dir / "runtime"))
 
 hub.configure_common(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 import yaml
 
-from hub_config.course import COURSE_YAML
+from hub_config.course import COURSE_YAML, REPO
 from hub_config.course_schema import SETTINGS, CourseSettingsError, validate
 
 
@@ -40,3 +43,21 @@ def test_good_settings_pass() -> None:
 
 def test_every_setting_says_what_it_means() -> None:
     assert all(s.kind and s.meaning for s in SETTINGS.values())
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("line", "named"), [("mem_limt: 4G", "mem_limt"),
+                                             ('idle_timeout_seconds: "an hour"', "idle_timeout_seconds")])
+def test_the_hub_refuses_to_start_naming_the_bad_setting(tmp_path, line: str, named: str) -> None:
+    """The workshop hub itself, started on a settings file with a trainer's typo."""
+    settings = tmp_path / "course.yaml"
+    settings.write_text(f"state_dir: {tmp_path}\n{line}\n")
+    result = subprocess.run([str(REPO / ".venv" / "bin" / "jupyterhub"), "-f",
+                             str(REPO / "hub_config" / "workshop" / "jupyterhub_config.py")],
+                            env={**os.environ, "FJ_HUB_SETTINGS": str(settings)}, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    lines = [text for text in result.stderr.splitlines() if named in text]
+    assert lines == [f"The hub cannot start: {settings}: " + lines[0].split(f"{settings}: ", 1)[1]]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "hub").exists(), "nothing was started"
