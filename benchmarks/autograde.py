@@ -12,8 +12,10 @@ The same submissions are graded twice, each in its own copy of the course:
 1. `python -m grading autograde` with a worker per core (wall time, including start-up);
 2. `nbgrader autograde ASSIGNMENT --force` for each assignment, serially, as nbgrader does.
 
-It prints both wall times, their ratio (target: at least 1.8 on 2 cores) and whether every
-autograded score agrees between the two.
+It prints both wall times, their ratio (target: at least 1.8 on 2 cores), the time each
+submission spent in a worker and how much of it went on containing it (leasing an account,
+making and killing its cgroup, removing what it left), and whether every autograded score
+agrees between the two.
 """
 
 from __future__ import annotations
@@ -149,6 +151,12 @@ def main() -> None:
         for entry in found.values():
             counts[entry["status"]] = counts.get(entry["status"], 0) + 1
         print("  statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        overheads = [entry.get("overhead", 0.0) for entry in found.values()]
+        seconds = [entry.get("seconds", 0.0) for entry in found.values()]
+        if seconds:
+            print(f"  per submission: {sum(seconds) / len(seconds):.2f} s in a worker, of which "
+                  f"{1000 * sum(overheads) / len(overheads):.0f} ms containing it (account lease, "
+                  "cgroup, killing what is left, clean-up)")
         for key, entry in sorted(found.items()):
             if entry["status"] in ("kernel_died", "timeout", "error"):
                 print(f"  {key}: {entry['status']}: {entry['message']}")

@@ -10,6 +10,11 @@ workers (``tests/grading/test_autograde.py`` proves serial and parallel runs ide
 
 No submission stops the batch: each ends with a status (see ``STATUSES``) and a message, kept in
 ``COURSE_DIR/grading_status.json`` for ``report`` and ``feedback``.
+
+Each submission runs contained (``grading.containment``): an account of the pool leased for it
+alone, a cgroup bounding its whole process tree, a time limit per cell and per notebook, and,
+when it ends, nothing of it left running or lying in /tmp. Stopping the run (SIGTERM, Ctrl-C)
+stops every worker and kernel; what was recorded stays, and the next run grades the rest.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ import multiprocessing
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,9 +49,10 @@ STATUSES: dict[str, str] = {
     "invalid_metadata": "nbgrader's cell metadata is too damaged to restore; scored zero",
     "missing_notebook": "a notebook of the assignment is missing from the submission; it scored zero",
     "kernel_died": "the kernel crashed (or ran out of memory); checks after the crash scored zero",
-    "timeout": "a cell ran past the time limit and was stopped; later cells were not run",
+    "timeout": "a cell, or the whole notebook, ran past its time limit and was stopped; later cells "
+               "were not run",
     "needs_review": "its own code refers to the answer key or the grader's files; flagged for a trainer",
-    "truncated_output": "a cell produced enormous output; the excess was dropped",
+    "truncated_output": "a cell (or the notebook) produced enormous output; the excess was dropped",
     "touched_files": "it wrote or deleted files (in its own scratch copy; nothing else was affected)",
     "cells_restored": "cells it deleted, re-typed or edited (or their metadata) were restored first",
     "graded": "graded normally",
@@ -66,6 +75,11 @@ class Options:
     accounts: tuple = ()
     kernel_python: str = ""
     ignore: tuple[str, ...] = ()
+    notebook_timeout: int = 0  # seconds per notebook (0: only the limit per cell)
+    notebook_output_limit: int = 0  # bytes of output kept per notebook (0: only the cap per cell)
+    run_id: str = ""  # the run's cgroup (under fj-grading/); empty: no cgroups
+    pids_max: int = 512  # processes (and threads) per submission
+    cpus: float = 0.0  # CPU quota per submission in cores (0: none)
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,7 @@ class Outcome:
     notebooks: dict[str, str] = field(default_factory=dict)
     flagged: bool = False
     seconds: float = 0.0
+    overhead: float = 0.0  # seconds spent containing it (lease, cgroup, clean-up), not running it
 
     def add(self, status: str, message: str) -> None:
         self.statuses.append(status)
@@ -181,27 +196,114 @@ def pending(settings: Settings, tasks: list[Task], force: bool) -> list[Task]:
             if statuses.get(f"{t.student}/{t.assignment}", {}).get("fingerprint") != t.fingerprint]
 
 
+class Interrupted(BaseException):
+    """The run was stopped by a signal (SIGTERM, SIGINT); a BaseException so that no
+    ``except Exception`` around a submission swallows it."""
+
+    def __init__(self, signum: int, recorded: int = 0, total: int = 0) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.recorded = recorded
+        self.total = total
+
+    def __str__(self) -> str:
+        return (f"stopped by {signal.Signals(self.signum).name}: every worker and kernel was stopped; "
+                f"{self.recorded} of {self.total} submission(s) were recorded; run autograde again "
+                "to grade the rest")
+
+
+class SignalGuard:
+    """Turns SIGTERM and SIGINT into ``Interrupted`` in the main thread, except while a result
+    is being recorded: that finishes first, so the gradebook, autograded/ and
+    grading_status.json never hold half a submission."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.pending = 0
+        self.depth = 0
+        self._saved: dict[int, object] = {}
+
+    def __enter__(self) -> SignalGuard:
+        if self.enabled:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._saved[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, _frame) -> None:
+        if self.depth:
+            self.pending = signum
+            return
+        self.quiet()
+        raise Interrupted(signum)
+
+    def quiet(self) -> None:
+        """Ignore further signals while stopping (a second Ctrl-C must not cut the clean-up)."""
+        if self.enabled:
+            for signum in self._saved:
+                signal.signal(signum, signal.SIG_IGN)
+
+    @contextmanager
+    def critical(self) -> Iterator[None]:
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+        if self.pending and not self.depth:
+            self.quiet()
+            raise Interrupted(self.pending)
+
+
 def autograde(settings: Settings, tasks: list[Task], options: Options, workers: int,
-              progress: bool = True) -> list[Outcome]:
-    """Grade ``tasks`` with ``workers`` processes and record each result as it arrives."""
+              progress: bool = True, handle_signals: bool = False) -> list[Outcome]:
+    """Grade ``tasks`` with ``workers`` processes and record each result as it arrives. With
+    ``handle_signals`` (the command line), SIGTERM and SIGINT stop everything cleanly and raise
+    ``Interrupted``."""
     statuses = read_statuses(settings)
     outcomes: list[Outcome] = []
+    guard = SignalGuard(handle_signals)
 
     def record(outcome: Outcome) -> None:
-        record_outcome(settings, outcome)
-        statuses[f"{outcome.student}/{outcome.assignment}"] = {
-            "status": outcome.status, "message": outcome.message, "seconds": round(outcome.seconds, 2),
-            "fingerprint": outcome.fingerprint,
-            "graded_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        write_statuses(settings, statuses)
-        outcomes.append(outcome)
+        with guard.critical():
+            record_outcome(settings, outcome)
+            statuses[f"{outcome.student}/{outcome.assignment}"] = {
+                "status": outcome.status, "message": outcome.message, "seconds": round(outcome.seconds, 2),
+                "overhead": round(outcome.overhead, 3), "fingerprint": outcome.fingerprint,
+                "graded_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            write_statuses(settings, statuses)
+            outcomes.append(outcome)
 
     bar = _progress(len(tasks), progress)
     try:
-        run_tasks(tasks, options, workers, lambda o: (record(o), bar.update(1)))
+        with guard:
+            run_tasks(tasks, options, workers, lambda o: (record(o), bar.update(1)))
+    except Interrupted as stop:
+        stop.recorded, stop.total = len(outcomes), len(tasks)
+        raise
     finally:
         bar.close()
+        clean_up_run(options)
     return sorted(outcomes, key=lambda o: (o.assignment, o.student))
+
+
+def clean_up_run(options: Options) -> None:
+    """After the run, or when it is stopped: no cgroup of it left, and nothing of the pool's
+    accounts running or lying in /tmp (accounts another grading run holds are left alone)."""
+    from grading import containment
+    from grading.sandbox import Account
+
+    if options.run_id:
+        containment.remove_run_cgroups(options.run_id)
+    for account in [Account(*a) if not isinstance(a, Account) else a for a in options.accounts]:
+        try:
+            lease = containment.lease_account([account], patience=0)
+        except GradingError:
+            continue
+        lease.release()
 
 
 def _progress(total: int, enabled: bool):
@@ -214,18 +316,20 @@ def _progress(total: int, enabled: bool):
 def run_tasks(tasks: list[Task], options: Options, workers: int,
               on_result: Callable[[Outcome], object]) -> None:
     """Run every task, in this process (``workers == 1``) or a pool; results in completion order."""
+    if options.accounts:
+        workers = min(workers, len(options.accounts))  # a live submission per account, at most
     if workers <= 1 or len(tasks) <= 1:
         init_worker(options, None)
         for task in tasks:
             on_result(grade_submission(task))
         return
     context = multiprocessing.get_context("spawn")
-    counter = context.Value("i", 0)
     remaining = list(tasks)
     for _attempt in (1, 2):
         broken: list[Task] = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker,
-                                 initargs=(options, counter)) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker,
+                                   initargs=(options, os.getpid()))
+        try:
             futures = {pool.submit(grade_submission, task): task for task in remaining}
             for future in as_completed(futures):
                 task = futures[future]
@@ -237,11 +341,24 @@ def run_tasks(tasks: list[Task], options: Options, workers: int,
                 except Exception as err:  # a bug or an OS failure: report it, keep grading
                     outcome = failed(task, f"{type(err).__name__}: {err}")
                 on_result(outcome)
+        except BaseException:
+            stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
         if not broken:
             return
         remaining = broken
     for task in remaining:
         on_result(failed(task, "a grading worker process died twice on this batch"))
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill every worker of the pool and every kernel they started (found before any dies)."""
+    from grading import containment
+
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    containment.kill_tree([p.pid for p in processes if p.pid])
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def failed(task: Task, message: str) -> Outcome:
@@ -255,52 +372,114 @@ def failed(task: Task, message: str) -> Outcome:
 _STATE: dict = {}
 
 
-def init_worker(options: Options, counter) -> None:
-    """Set a worker up: its sandbox account (one per worker when several are given), the
-    dataset for its kernels and a private runtime folder for kernel connection files."""
+def init_worker(options: Options, parent: int | None) -> None:
+    """Set a worker up: the dataset for its kernels and a private runtime folder for kernel
+    connection files. A pool worker dies with the grading process, leaves signals to it, and is
+    non-dumpable (its memory holds the gradebook's path and connection keys)."""
+    from grading import containment
     from grading.sandbox import Account
 
-    index = 0
-    if counter is not None:
-        with counter.get_lock():
-            index = counter.value
-            counter.value += 1
+    if parent is not None:
+        containment.die_with_parent(signal.SIGKILL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        containment.set_dumpable(False)
     accounts = [Account(*a) if not isinstance(a, Account) else a for a in options.accounts]
-    account = accounts[index % len(accounts)] if accounts else None
     runtime = Path(options.scratch_root) / f"runtime-{os.getpid()}-{os.urandom(8).hex()}"
     runtime.mkdir(mode=0o711, exist_ok=True)
     runtime.chmod(0o711)
     os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
     os.environ[DATA_DIR_VARIABLE] = options.data_dir
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
-    _STATE.update(options=options, account=account)
+    _STATE.update(options=options, accounts=accounts)
+
+
+class Contained:
+    """What one submission runs in: its leased account (or none), its cgroup (or none), and
+    the clean-up that leaves nothing of it behind."""
+
+    def __init__(self, options: Options, accounts: list) -> None:
+        from grading import containment
+
+        self.lease = containment.lease_account(accounts) if accounts else None
+        self.account = self.lease.account if self.lease else None
+        self.cgroup = None
+        if options.run_id:
+            self.cgroup = containment.submission_cgroup(options.run_id, options.memory_mb,
+                                                        options.pids_max, options.cpus)
+        self.first_kernel = len(_kernels())
+
+    @property
+    def cgroup_paths(self) -> list[str]:
+        return [str(p) for p in self.cgroup.paths] if self.cgroup else []
+
+    def end_processes(self) -> None:
+        """Kill whatever the submission's kernels left running (between notebooks, and at the end)."""
+        from grading import containment
+
+        if self.cgroup is not None:
+            self.cgroup.kill()
+        if self.account is not None:
+            containment.kill_uid(self.account.uid, self.account.gid)
+        started = _kernels()[self.first_kernel:]
+        if started and self.cgroup is None and self.account is None:
+            containment.kill_tree(started)  # the fallback: each kernel's process group and children
+        del _kernels()[self.first_kernel:]
+
+    def close(self) -> None:
+        from grading import containment
+
+        try:
+            self.end_processes()
+            if self.cgroup is not None:
+                self.cgroup.remove()
+            if self.account is not None:
+                containment.remove_files_of(self.account.uid)
+        finally:
+            if self.lease is not None:
+                self.lease.release()
+
+
+def _kernels() -> list[int]:
+    from grading.sandbox import SandboxedKernelManager
+
+    return SandboxedKernelManager.started
 
 
 def grade_submission(task: Task) -> Outcome:
-    """Run one submission in its sandbox; never raises."""
+    """Run one submission in its sandbox; never raises (except when the run is stopped)."""
     from grading.sandbox import make_scratch
 
     options: Options = _STATE["options"]
-    account = _STATE["account"]
     outcome = Outcome(task.student, task.assignment, task.fingerprint)
     started = time.perf_counter()
-    work, home = make_scratch(Path(options.scratch_root), account)
+    contained = None
     try:
-        _grade_in(task, options, account, work, home, outcome)
+        contained = Contained(options, _STATE["accounts"])
+        outcome.overhead += time.perf_counter() - started
+        work, home = make_scratch(Path(options.scratch_root), contained.account)
+        try:
+            _grade_in(task, options, contained, work, home, outcome)
+        finally:
+            shutil.rmtree(work.parent, ignore_errors=True)
     except Exception as err:  # never let one submission stop the batch
         outcome.add("error", f"{type(err).__name__}: {err}")
         outcome.notebooks.clear()
     finally:
-        shutil.rmtree(work.parent, ignore_errors=True)
+        if contained is not None:
+            closing = time.perf_counter()
+            contained.close()
+            outcome.overhead += time.perf_counter() - closing
         outcome.seconds = time.perf_counter() - started
     if not outcome.statuses:
         outcome.add("graded", "")
     return outcome
 
 
-def _grade_in(task: Task, options: Options, account, work: Path, home: Path, outcome: Outcome) -> None:
+def _grade_in(task: Task, options: Options, contained: Contained, work: Path, home: Path,
+              outcome: Outcome) -> None:
     from grading.sandbox import copy_submission_files, write_file
 
+    account = contained.account
     submitted, source = Path(task.submitted), Path(task.source)
     for note in copy_submission_files(submitted, work, account):
         outcome.add("graded", note)
@@ -326,7 +505,10 @@ def _grade_in(task: Task, options: Options, account, work: Path, home: Path, out
     for name, text in texts.items():
         nb = _prepare(task, name, text, options, outcome)
         if nb is not None:
-            _execute(nb, task, name, options, account, work, home, outcome)
+            try:
+                _execute(nb, task, name, options, contained, work, home, outcome)
+            finally:
+                contained.end_processes()
             outcome.notebooks[name] = _to_json(nb)
 
 
@@ -480,23 +662,29 @@ def _rerun_restored_tests(nb, warnings: list[str], name: str, task: Task, option
             cell.source = sources[cells.grade_id(cell)]
 
 
-def _execute(nb, task: Task, name: str, options: Options, account, work: Path, home: Path,
-             outcome: Outcome) -> None:
+def _execute(nb, task: Task, name: str, options: Options, contained: Contained, work: Path,
+             home: Path, outcome: Outcome) -> None:
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import IgnorePattern, LimitOutput
     from traitlets.config import Config
 
-    from grading.execute import GradingExecute, mark_not_run
+    from grading.execute import GradingExecute, bound_outputs, mark_not_run
 
+    account = contained.account
     config = Config()
     config.GradingExecute.timeout = options.timeout
     config.GradingExecute.output_limit = options.output_limit
+    config.GradingExecute.notebook_output_limit = options.notebook_output_limit
+    config.GradingExecute.notebook_timeout = options.notebook_timeout
     config.GradingExecute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
     config.SandboxedKernelManager.sandbox_home = str(home)
+    config.SandboxedKernelManager.sandbox_tmpdir = str(work.parent / "tmp")
+    config.SandboxedKernelManager.cgroup_paths = contained.cgroup_paths
     config.SandboxedKernelManager.memory_mb = options.memory_mb
     config.SandboxedKernelManager.file_mb = options.file_mb
+    config.SandboxedKernelManager.nproc = options.pids_max
     config.SandboxedKernelManager.kernel_python = options.kernel_python
     if account is not None:
         config.SandboxedKernelManager.sandbox_uid = account.uid
@@ -522,11 +710,23 @@ def _execute(nb, task: Task, name: str, options: Options, account, work: Path, h
     if executor.timed_out:
         cell = nb.cells[executor.timed_out[0]]
         label = _label(cell, executor.timed_out[0])
-        outcome.add("timeout", f"{name}.ipynb: {label} ran for more than {options.timeout} s and was "
-                               f"stopped; {len(not_run)} check(s) after it were not run")
+        if executor.notebook_timed_out:
+            outcome.add("timeout", f"{name}.ipynb: the notebook ran for more than its limit of "
+                                   f"{options.notebook_timeout} s in total (stopped at {label}); "
+                                   f"{len(not_run)} check(s) after it were not run")
+        else:
+            outcome.add("timeout", f"{name}.ipynb: {label} ran for more than {options.timeout} s and was "
+                                   f"stopped; {len(not_run)} check(s) after it were not run")
     for index in sorted(executor.truncated):
         outcome.add("truncated_output", f"{name}.ipynb: {_label(nb.cells[index], index)} printed more "
-                                        f"than {options.output_limit // 2**20} MB; the rest was dropped")
+                                        f"than {options.output_limit / 2**20:g} MB; the rest was dropped")
+    cut = bound_outputs(nb, options.output_limit, options.notebook_output_limit)
+    if executor.notebook_truncated or (cut and not executor.truncated):
+        first = min([*executor.notebook_truncated, *cut])
+        cap = options.notebook_output_limit or options.output_limit
+        outcome.add("truncated_output", f"{name}.ipynb: its cells printed more than {cap / 2**20:g} MB "
+                                        f"in all; output from {_label(nb.cells[first], first)} on was "
+                                        "dropped")
     changes = _changes(before, _listing(work))
     if changes:
         outcome.add("touched_files", f"{name}.ipynb {changes} in its scratch copy (nothing outside it "
@@ -578,6 +778,7 @@ def record_outcome(settings: Settings, outcome: Outcome) -> None:
     from traitlets.config import Config
 
     from grading.nbgrader_config import make_config
+    from grading.sanitize import sanitize_notebook_text
 
     submitted = settings.submitted(outcome.student, outcome.assignment)
     coursedir = CourseDirectory(config=make_config(settings))
@@ -605,6 +806,8 @@ def record_outcome(settings: Settings, outcome: Outcome) -> None:
         if text is None:
             _zero(settings, outcome, name)
             continue
+        # The formgrader and the feedback render this file: nothing in it may run in a browser.
+        text = sanitize_notebook_text(text)
         (dest / f"{name}.ipynb").write_text(text, encoding="utf-8")
         nb = nbformat.reads(text, as_version=4)
         resources = _resources(Task(outcome.student, outcome.assignment, "", "", ()), name, settings.db_url)

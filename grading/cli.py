@@ -100,8 +100,26 @@ def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _contain_grader() -> None:
+    """Before anything is graded: refuse to run learners' code as the trainer's own hub account,
+    and, when run as a command, start again without secret-looking variables (so that
+    /proc/<grader>/environ holds none) and become non-dumpable (so that a kernel of the same
+    account cannot read this process's memory or /proc files)."""
+    from grading import containment
+
+    refusal = containment.same_account_refusal(os.environ, os.geteuid())
+    if refusal:
+        raise GradingError(refusal)
+    main_module = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if main_module is not None and main_module.name == "grading.__main__":
+        containment.reexec_without_secrets()
+        containment.scrub_environment()
+        containment.set_dumpable(False)
+
+
 def cmd_autograde(args: argparse.Namespace, settings: Settings) -> int:
-    from grading import autograde, sandbox
+    _contain_grader()  # first: starting again is cheap before the heavy imports
+    from grading import autograde, containment, sandbox
     from grading.nbgrader_config import IGNORED_FILES
 
     _require_data(settings)
@@ -116,9 +134,20 @@ def cmd_autograde(args: argparse.Namespace, settings: Settings) -> int:
     if accounts:
         sandbox.protect_course_dir(settings.course_dir)
     elif os.geteuid() == 0:
-        print("warning: grading as root without --sandbox-user: learner code runs as root",
-              file=sys.stderr)
+        print("warning: grading as root without --sandbox-user: learner code runs as root, bounded "
+              "only by its cgroup; give a pool of accounts (--sandbox-user a,b,...)", file=sys.stderr)
     workers = args.workers or _cores()
+    if accounts and workers > len(accounts):
+        workers = len(accounts)  # never two live submissions on one account
+    use_cgroups = containment.cgroups_available()
+    if use_cgroups:
+        containment.remove_stale_cgroups()
+    else:
+        print("note: no writable cgroup hierarchy here, so limits are per kernel process (address "
+              "space, RLIMIT_NPROC), not per submission, and a kernel's detached children are only "
+              f"killed {'with its account' if accounts else 'if still in its process group'}",
+              file=sys.stderr)
+    notebook_timeout = args.notebook_timeout if args.notebook_timeout is not None else 10 * args.timeout
     with tempfile.TemporaryDirectory(prefix="fj-grading-") as tmp:
         scratch = Path(tmp)
         scratch.chmod(0o711)
@@ -128,8 +157,18 @@ def cmd_autograde(args: argparse.Namespace, settings: Settings) -> int:
         options = autograde.Options(
             db_url=f"sqlite:///{snapshot}", data_dir=str(settings.data_dir), scratch_root=str(scratch),
             timeout=args.timeout, memory_mb=args.memory_mb, output_limit=args.output_mb * 2**20,
-            accounts=tuple(accounts), kernel_python=kernel_python, ignore=tuple(IGNORED_FILES))
-        outcomes = autograde.autograde(settings, todo, options, workers, progress=not args.quiet)
+            accounts=tuple(accounts), kernel_python=kernel_python, ignore=tuple(IGNORED_FILES),
+            notebook_timeout=notebook_timeout, notebook_output_limit=int(args.notebook_output_mb * 2**20),
+            run_id=f"run-{os.getpid()}-{os.urandom(4).hex()}" if use_cgroups else "",
+            pids_max=args.max_processes,
+            # Twice its share of the cores: room for a multi-threaded query, none to starve the rest.
+            cpus=max(1.0, 2 * _cores() / workers) if use_cgroups else 0.0)
+        try:
+            outcomes = autograde.autograde(settings, todo, options, workers, progress=not args.quiet,
+                                           handle_signals=True)
+        except autograde.Interrupted as stop:
+            print(f"{PROG} autograde: {stop}", file=sys.stderr)
+            return 128 + stop.signum
     problems = [o for o in outcomes if o.status != "graded"]
     print(f"Graded {len(outcomes)} submission(s) with {workers} worker(s); "
           f"{len(problems)} with a problem status:")
@@ -290,9 +329,13 @@ def build_parser() -> argparse.ArgumentParser:
         COURSE_DIR/grading_status.json, which report and feedback show. Submissions whose own
         code names the answer key or the grader's files are flagged needs_review.
 
-        Run as root with --sandbox-user so that kernels run as an unprivileged account and the
-        operating system keeps them out of other learners' work; give several accounts
-        (comma-separated, one per worker) to separate submissions graded at the same time.
+        Run as root with --sandbox-user so that kernels run as unprivileged accounts and the
+        operating system keeps them out of other learners' work. The accounts (comma-separated)
+        are a pool: a submission holds one for itself while it runs, every process of it is
+        killed when the submission ends, and there are never more workers than accounts. Each
+        submission runs in a cgroup (memory of its whole process tree, processes, CPU) where
+        the machine allows. SIGTERM or Ctrl-C stops every worker and kernel; what was recorded
+        stays, and the next run grades the rest.
         """)
     sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                      help="assignment ids (default: all released)")
@@ -305,10 +348,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--kernel-python", default="", metavar="PATH",
                      help="the interpreter kernels run; a sandbox account must be able to run it "
                           "(default: this one)")
+    sub.add_argument("--notebook-timeout", type=int, default=None, metavar="SECONDS",
+                     help="time limit per notebook, 0 for none (default: 10 x --timeout)")
     sub.add_argument("--memory-mb", type=int, default=8192, metavar="MB",
-                     help="address-space limit per kernel, 0 for none (default: 8192)")
+                     help="memory per submission, its whole process tree (a cgroup), or without "
+                          "cgroups the address space of its kernel; 0 for none (default: 8192)")
+    sub.add_argument("--max-processes", type=int, default=512, metavar="N",
+                     help="processes and threads per submission (default: 512)")
     sub.add_argument("--output-mb", type=int, default=2, metavar="MB",
                      help="output kept per cell; the rest is dropped (default: 2)")
+    sub.add_argument("--notebook-output-mb", type=float, default=5, metavar="MB",
+                     help="output kept per notebook, all cells together (default: 5)")
     sub.add_argument("--force", action="store_true", help="regrade submissions already graded")
     sub.add_argument("--quiet", action="store_true", help="no progress bar")
 

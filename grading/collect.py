@@ -12,6 +12,8 @@ submission, or name a folder after someone else. This collect:
   file, too many files, too deep a tree or too many bytes;
 - needs ``timestamp.txt`` and a well-formed ``submission_secret.txt`` (feedback is filed under the
   secret), and writes the timestamp from the folder's name, the one that chose it as the latest;
+- leaves out files a browser would run as a page (``.html``, ``.svg``, ``.js``, ...), which the
+  formgrader would otherwise serve from the trainer's origin;
 - copies into a temporary folder first, then renames it into
   ``submitted/<learner>/<assignment>/``, so a half-copied submission never looks complete.
 
@@ -45,6 +47,10 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 # nbgrader writes secrets.token_hex(64); anything else is not a secret it wrote.
 SECRET = re.compile(r"^[0-9A-Za-z_-]{16,256}$")
 REQUIRED_FILES = ("timestamp.txt", "submission_secret.txt")
+# Files a browser would run as a page: the formgrader serves files of the course folder from the
+# trainer's own origin, so a learner's page there would run as the trainer. Never collected.
+ACTIVE_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml", ".svg", ".svgz", ".xml", ".xsl", ".js",
+                   ".mjs")
 LOG_NAME = "collect_log.json"
 
 
@@ -259,7 +265,8 @@ class Budget:
 
 
 def ignored(name: str) -> bool:
-    return any(fnmatch(name, pattern) for pattern in IGNORED_FILES)
+    return (any(fnmatch(name, pattern) for pattern in IGNORED_FILES)
+            or name.lower().endswith(ACTIVE_SUFFIXES))
 
 
 def copy_tree(folder_fd: int, dest: Path, budget: Budget, depth: int, rel: str = "") -> None:

@@ -22,6 +22,10 @@ FEEDBACK_PREPROCESSORS = [
     ("grading.preprocessors", "ShowOnlyCheckMessages"),
     ("nbgrader.preprocessors", "ClearHiddenTests"),
     ("grading.preprocessors", "GradingNotes"),
+    # Last before rendering: nothing a learner wrote or displayed runs in the reader's browser.
+    # (nbconvert's own HTMLExporter.sanitize_html is not used: it shows a DataFrame's <thead>
+    # and <th> as text, and nbgrader's templates bypass it for markdown cells.)
+    ("grading.preprocessors", "SanitizeNotebook"),
     ("nbconvert.preprocessors", "CSSHTMLHeaderPreprocessor"),
 ]
 

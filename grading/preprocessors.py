@@ -5,7 +5,8 @@ runs ``ClearHiddenTests`` (which removes the hidden source) and then ``ShowOnlyC
 because a failing hidden assert's traceback still quotes the hidden lines around it: each error
 in a test cell is reduced to its exception name and message, which is what the author wrote for
 learners to read. ``GradingNotes`` puts the grader's note (a timeout, a repaired cell, ...) at
-the top of the feedback.
+the top of the feedback. ``SanitizeNotebook`` runs last before the page is rendered: nothing a
+learner wrote or displayed may run in the browser that opens the page (``grading.sanitize``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from grading import cells
+from grading import cells, sanitize
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 WITHHELD = "[output withheld: it quoted the hidden tests]"
@@ -90,5 +91,26 @@ class GradingNotes(NbGraderPreprocessor):
         entry = statuses.get(f"{info.get('student')}/{info.get('assignment')}")
         if not entry or entry.get("status") == "graded":
             return ""
-        return (f"**Note from the grader** (status: `{entry['status']}`): "
-                f"{entry.get('message', '')}")
+        status = str(entry["status"]) if re.fullmatch(r"[a-z_]+", str(entry["status"])) else "unknown"
+        # Messages quote file names and cell ids from the submission: they are shown as text.
+        return (f"**Note from the grader** (status: `{status}`): "
+                f"{escape_markdown(str(entry.get('message', '')))}")
+
+
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def escape_markdown(text: str) -> str:
+    """Text that markdown shows as written: every ASCII punctuation character backslash-escaped
+    (so no link, emphasis or HTML can form) and ``<``/``&`` as entities."""
+    text = MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    return text.replace("\\<", "&lt;").replace("\\&", "&amp;")
+
+
+class SanitizeNotebook(NbGraderPreprocessor):
+    """Remove anything that could run in a browser from the notebook before it is rendered
+    (scripts, event handlers, iframes, forms, ``javascript:`` links; see ``grading.sanitize``).
+    Autograde already stores sanitised notebooks; this covers notebooks graded any other way."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        return sanitize.sanitize_notebook(nb), resources

@@ -2,10 +2,11 @@
 
 Each submission runs in a scratch folder of its own that holds only that submission's files
 (never the course folder, other learners' work or the gradebook). The kernel is started through
-``grading.launch`` (``python -m grading.launch ... -- <kernel command>``), which applies
-resource limits and, when grading runs as root with ``--sandbox-user``, drops to that
-unprivileged account before the kernel starts, so that the operating system itself refuses any
-attempt to read other learners' submissions (the course folder is made unreadable to others).
+``grading.launch`` (``python -m grading.launch ... -- <kernel command>``), which joins the
+submission's cgroup, applies resource limits and, when grading runs as root with
+``--sandbox-user``, drops to the account the submission leased (``grading.containment``) before
+the kernel starts, so that the operating system itself refuses any attempt to read other
+learners' submissions (the course folder is made unreadable to others) or another kernel.
 
 Without root, the kernel runs as the account that grades; its working folder is still the
 scratch copy, but nothing stops code that knows an absolute path: see grading/README.md.
@@ -13,6 +14,7 @@ scratch copy, but nothing stops code that knows an absolute path: see grading/RE
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer, Unicode
+from traitlets import Integer, List, Unicode
 
 from grading.errors import GradingError
 
@@ -56,6 +58,9 @@ def resolve_accounts(names: list[str]) -> list[Account]:
             raise GradingError(f"--sandbox-user: no such account {name!r}") from None
         if entry.pw_uid == 0:
             raise GradingError(f"--sandbox-user: {name!r} is root; give an unprivileged account")
+        if any(a.uid == entry.pw_uid for a in accounts):
+            raise GradingError(f"--sandbox-user: {name!r} has the uid of another account given; "
+                               "each account must have a uid of its own")
         accounts.append(Account(name, entry.pw_uid, entry.pw_gid))
     return accounts
 
@@ -96,14 +101,16 @@ def make_scratch_root() -> Path:
 
 def make_scratch(root: Path, account: Account | None) -> tuple[Path, Path]:
     """A fresh private folder for one submission, owned by the account its kernel runs as:
-    ``work/`` (the kernel's working folder, the submission's files only) and ``home/`` (HOME,
-    so that IPython and matplotlib write their settings outside the submission)."""
+    ``work/`` (the kernel's working folder, the submission's files only), ``home/`` (HOME,
+    so that IPython and matplotlib write their settings outside the submission) and ``tmp/``
+    (TMPDIR, so that temporary files go where they are removed with the submission)."""
     folder = root / secrets.token_hex(16)
     folder.mkdir(mode=0o700)
     work, home = folder / "work", folder / "home"
     work.mkdir()
     home.mkdir()
-    for path in (folder, work, home):
+    (folder / "tmp").mkdir()
+    for path in (folder, work, home, folder / "tmp"):
         give_to(path, account)
     return work, home
 
@@ -148,23 +155,46 @@ def give_to(path: Path, account: Account | None) -> None:
 
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts kernels through ``python -m grading.launch``: resource
-    limits always, and a switch to an unprivileged account when ``sandbox_uid`` is set."""
+    limits always, the submission's cgroup when there is one, and a switch to an unprivileged
+    account when ``sandbox_uid`` is set."""
 
     sandbox_uid = Integer(-1, help="Account the kernel runs as (-1: this one).").tag(config=True)
     sandbox_gid = Integer(-1, help="Group the kernel runs as (-1: this one).").tag(config=True)
     sandbox_home = Unicode("", help="HOME (and IPython's folder) for the kernel.").tag(config=True)
-    memory_mb = Integer(DEFAULT_MEMORY_MB, help="Address-space limit of the kernel.").tag(config=True)
+    sandbox_tmpdir = Unicode("", help="TMPDIR for the kernel.").tag(config=True)
+    cgroup_paths = List(Unicode(), help="cgroup folders the kernel joins before it starts (the "
+                                        "memory limit then bounds its whole tree).").tag(config=True)
+    memory_mb = Integer(DEFAULT_MEMORY_MB, help="Memory limit: of the cgroup when there is one, "
+                                                "else the kernel's address space.").tag(config=True)
     file_mb = Integer(DEFAULT_FILE_MB, help="Largest file the kernel may write.").tag(config=True)
+    nproc = Integer(512, help="Processes the kernel's account may run (RLIMIT_NPROC).").tag(config=True)
     kernel_python = Unicode("", help="Interpreter the kernel runs (default: this one).").tag(config=True)
+
+    # Kernels started by this process (psutil.Process, which knows a reused pid), for killing
+    # them and their children when no cgroup or account can.
+    started: list = []
+
+    async def _async_post_start_kernel(self, **kw) -> None:
+        await super()._async_post_start_kernel(**kw)
+        pid = getattr(self.provisioner, "pid", None)
+        if pid:
+            import psutil
+
+            with contextlib.suppress(psutil.Error):
+                SandboxedKernelManager.started.append(psutil.Process(pid))
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
         if self.kernel_python and cmd and cmd[0] == sys.executable:
             cmd[0] = self.kernel_python
         prefix = [sys.executable, "-m", "grading.launch", "--memory-mb", str(self.memory_mb),
-                  "--file-mb", str(self.file_mb)]
+                  "--file-mb", str(self.file_mb), "--nproc", str(self.nproc)]
+        for path in self.cgroup_paths:
+            prefix += ["--cgroup", path]
         if self.sandbox_home:
             prefix += ["--home", self.sandbox_home]
+        if self.sandbox_tmpdir:
+            prefix += ["--tmpdir", self.sandbox_tmpdir]
         if self.sandbox_uid >= 0:
             # The connection file (ports and signing key) is written by this process with mode
             # 0600; the kernel must be able to read it once it has switched account.

@@ -162,3 +162,30 @@ def share_course_dir(course: Course) -> None:
         for name in files:
             os.chown(os.path.join(root, name), -1, gid, follow_symlinks=False)
             os.chmod(os.path.join(root, name), 0o660)
+
+
+def grader_pool_names(course: Course, size: int) -> list[str]:
+    """The grading accounts' names: the grading account itself, then fj-grader2, fj-grader3..."""
+    return [course.grader_user, *(f"{course.grader_user}{n}" for n in range(2, max(1, size) + 1))]
+
+
+def ensure_grader_pool(course: Course, size: int) -> list[str]:
+    """A pool of `size` grading accounts (idempotent): system accounts without a login shell,
+    whose primary group is the grading group (the only one that reads answer_key/). Autograde
+    leases one per live submission, so that two submissions graded at the same time never
+    share a uid and cannot reach each other's kernels; it kills every process of an account
+    after each submission, so these accounts must run nothing else."""
+    ensure_group(course.grader_user)
+    names = grader_pool_names(course, size)
+    for name in names:
+        if user_exists(name) and grp.getgrgid(pwd.getpwnam(name).pw_gid).gr_name != course.grader_user:
+            raise PermissionError(f"{name!r} exists outside the grading group; refusing to use it")
+        ensure_user(name, course.state_dir / "grader-home", course.grader_user, system=True,
+                    shell="/usr/sbin/nologin")
+    return names
+
+
+def delete_grader_pool(course: Course, size: int = 64) -> None:
+    """Remove the pool's extra accounts (the grading account itself stays)."""
+    for name in grader_pool_names(course, size)[1:]:
+        delete_user(name)

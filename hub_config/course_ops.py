@@ -33,10 +33,21 @@ def run(cmd: Sequence[str], *, as_user: str | None = None, env: dict[str, str] |
         # runuser keeps the environment we pass but gives the target user's identity and groups.
         cmd = ["runuser", "-u", as_user, "--", "env", *[f"{k}={v}" for k, v in env.items()],
                *cmd]
-    result = subprocess.run(list(cmd), env=full_env, cwd=cwd, capture_output=True, text=True)
+    # Stopping the caller (Ctrl-C or SIGTERM on `fj-autograde`) stops the grading command too,
+    # which then stops every worker and kernel it started.
+    result = subprocess.run(list(cmd), env=full_env, cwd=cwd, capture_output=True, text=True,
+                            preexec_fn=_stop_with_caller)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def _stop_with_caller() -> None:
+    import signal
+
+    from grading.containment import die_with_parent
+
+    die_with_parent(signal.SIGTERM)
 
 
 def grading_cmd(course: Course, python: Path, notebooks: Path, *args: str) -> list[str]:
@@ -72,15 +83,22 @@ def collect(course: Course, python: Path, assignment: str, *, as_user: str | Non
 
 def autograde(course: Course, python: Path, assignment: str, *, as_user: str | None = None,
               notebooks: Path = NOTEBOOKS) -> None:
-    """Grade submissions; learners' code runs as the grading account.
+    """Grade submissions; learners' code runs as the grading accounts.
 
-    Switching each kernel to the grading account needs root, so on a workshop server this runs
-    as root (the runbook's `fj-autograde`), and the course folder is handed back to the trainers'
-    group afterwards. Elsewhere (the demo) it runs as whoever calls it.
+    Switching each kernel to a grading account needs root, so on a workshop server this runs as
+    root (the runbook's `fj-autograde`) with a pool of grading accounts, one per worker (a live
+    submission holds one for itself), and the course folder is handed back to the trainers'
+    group afterwards. Elsewhere (the demo) it runs as whoever calls it; on a hub that needs
+    FJ_GRADING_SAME_ACCOUNT=1, since kernels then share the caller's account.
     """
     env = {"FJ_DATA_DIR": str(course.data_dir)}
-    sandbox = (["--sandbox-user", course.grader_user, "--kernel-python", str(python)]
-               if os.geteuid() == 0 else [])
+    sandbox: list[str] = []
+    if os.geteuid() == 0:
+        from hub_config.accounts import ensure_grader_pool
+
+        pool = ensure_grader_pool(course, max(1, len(os.sched_getaffinity(0))))
+        sandbox = ["--sandbox-user", ",".join(pool), "--workers", str(len(pool)),
+                   "--kernel-python", str(python)]
     run(grading_cmd(course, python, notebooks, "autograde", *sandbox), env=env, cwd=REPO)
     if os.geteuid() == 0:
         from hub_config.accounts import share_course_dir

@@ -188,3 +188,38 @@ def test_autograde_refuses_unknown_assignments(released, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no_such_assignment" in err
     assert json.dumps  # keep the import used when the test above is skipped
+
+
+def test_output_caps_keep_what_decides_a_mark() -> None:
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from grading.execute import bound_outputs
+
+    big = new_code_cell("print('x' * 3_000_000)",
+                        outputs=[new_output("stream", name="stdout", text="x" * 3_000_000)])
+    test = {"nbgrader": {"grade": True, "grade_id": "t", "points": 1}}
+    checks = new_code_cell("assert False", metadata=test,
+                           outputs=[new_output("stream", name="stdout", text="y" * 500_000),
+                                    new_output("stream", name="stderr", text="warning " * 1000),
+                                    new_output("error", ename="AssertionError", evalue="wrong " * 10_000,
+                                               traceback=["line " * 1000] * 200)])
+    nb = new_notebook(cells=[big, checks])
+    cut = bound_outputs(nb, per_cell=2**20, per_notebook=2**20)
+    assert cut == [0, 1]
+    assert len(json.dumps(nb)) < 1.2 * 2**20
+    kinds = [(o.output_type, o.get("name")) for o in nb.cells[1].outputs]
+    assert ("error", None) in kinds and ("stream", "stderr") in kinds
+
+
+def test_run_tasks_never_uses_more_workers_than_accounts(monkeypatch) -> None:
+    from grading import autograde
+
+    seen = {}
+    monkeypatch.setattr(autograde, "init_worker", lambda options, parent: seen.setdefault("serial", True))
+    monkeypatch.setattr(autograde, "grade_submission",
+                        lambda task: autograde.Outcome(task.student, task.assignment))
+    options = autograde.Options(db_url="", data_dir="", scratch_root="", accounts=(("a", 1001, 1001),))
+    tasks = [autograde.Task("s1", "a", "", "", ()), autograde.Task("s2", "a", "", "", ())]
+    results = []
+    autograde.run_tasks(tasks, options, 4, results.append)
+    assert seen == {"serial": True} and len(results) == 2

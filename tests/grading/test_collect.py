@@ -194,3 +194,14 @@ def test_collect_command_reports_refusals_and_succeeds(course: Settings, capsys)
     assert "not collected: bob+" in err and "no submission_secret.txt" in err
     mode = stat.S_IMODE(collected(course, "alice").stat().st_mode)
     assert not mode & 0o007, "collected work is closed to other accounts"
+
+
+def test_pages_a_browser_would_run_are_left_out(course: Settings) -> None:
+    folder = submission(course, "alice")
+    for name in ("page.html", "Report.HTM", "chart.svg", "app.js", "notes.txt"):
+        (folder / name).write_text("<script>window.fjPwned = 1</script>")
+    result = collect_assignments(course, [ASSIGNMENT])
+    assert result.collected[ASSIGNMENT] == ["alice"]
+    kept = sorted(p.name for p in collected(course, "alice").iterdir())
+    assert kept == sorted([f"{ASSIGNMENT}.ipynb", "notes.txt", "submission_secret.txt",
+                           "timestamp.txt"])

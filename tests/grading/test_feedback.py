@@ -79,3 +79,15 @@ def test_ungradable_submissions_get_a_page_saying_why(feedback) -> None:
     page = feedback.feedback("broken_invalid_json", ASSIGNMENT) / f"{ASSIGNMENT}.html"
     text = page.read_text()
     assert "could not be graded" in text and "invalid_notebook" in text
+
+
+@pytest.mark.integration
+def test_every_page_carries_the_policy_and_no_script(feedback) -> None:
+    from grading.feedback import CONTENT_SECURITY_POLICY
+
+    pages = sorted(feedback.feedback().glob("*/*/*.html"))
+    assert len(pages) > 30
+    for page in pages:
+        text = page.read_text()
+        assert f'content="{CONTENT_SECURITY_POLICY}"' in text, page
+        assert "<script" not in text.lower(), page

@@ -86,6 +86,7 @@ def hub(artifacts_dir: Path, shared_runtime: Path) -> Iterator[Hub]:
         yield hub
     finally:
         hub.stop()
+        accounts.delete_grader_pool(course)
         for name in [trainer, spare_trainer, *learners, course.grader_user]:
             accounts.delete_user(name)
             memory.remove_group(f"fj-{name}")
