@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,10 @@ def auth(db: object, codes: SignupCodes) -> CourseAuthenticator:
 
 
 def logs_in(auth: CourseAuthenticator, name: str, password: str = PASSWORD) -> bool:
-    return asyncio.run(auth.authenticate(None, {"username": name, "password": password})) == name
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in this one.
+    coroutine = auth.authenticate(None, {"username": name, "password": password})
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result() == name
 
 
 def test_a_trainer_name_without_its_code_is_refused_outright(auth: CourseAuthenticator) -> None:
