@@ -268,3 +268,9 @@ def test_no_page_says_learners_read_the_answer_key(built_book: Path,
     assert not found, "pages that suggest learners read the answer key:\n" + "\n".join(found)
     linkage = _text(built_book / "modules" / "linkage.html")
     assert "silver standard" in linkage and "you never read it" in linkage
+
+
+def test_the_self_paced_page_says_where_help_is(built_book: Path) -> None:
+    text = (built_book / "start" / "learning-alone.html").read_text()
+    assert "When you are stuck" in text and "Hint" in text
+    assert "glossary" in text and "data dictionary" in text
