@@ -118,15 +118,22 @@ def read_settings(path: Path) -> dict[str, Any]:
     return values
 
 
+ROSTER_HEADERS = {"name", "names", "username", "user", "login", "hub name"}
+
+
 def read_roster(path: str | os.PathLike[str]) -> list[str]:
-    """Names from a roster file; a missing file is an empty roster."""
+    """Names from a roster file: one a line, or the first column of a CSV a trainer already has
+    (`name,email`, with or without that header line); blank lines and # comments are skipped,
+    and a missing file is an empty roster."""
     path = Path(path)
     if not path.exists():
         return []
     names = []
-    for line in path.read_text().splitlines():
-        name = line.split("#", 1)[0].strip().split(",", 1)[0].strip().lower()
-        if name:
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines()):
+        name = line.split("#", 1)[0].strip().split(",", 1)[0].strip().strip('"').strip().lower()
+        if number == 0 and name in ROSTER_HEADERS:
+            continue
+        if name and name not in names:
             names.append(name)
     return names
 

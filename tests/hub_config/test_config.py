@@ -211,3 +211,10 @@ def test_others_can_use_checks_every_parent(tmp_path: Path) -> None:
     closed.chmod(0o755)
     tmp_path.chmod(0o755)
     assert others_can_use(closed / "inner" / "f") == others_can_use(tmp_path)
+
+
+def test_a_roster_can_be_the_csv_a_trainer_already_has(tmp_path: Path) -> None:
+    roster = tmp_path / "cohort.csv"
+    roster.write_bytes("\ufeffName,Email\nann,ann@example.org\n\"Bob\",bob@example.org\nann,dup@x\n"
+                       .encode())
+    assert course.read_roster(roster) == ["ann", "bob"]
