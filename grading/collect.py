@@ -44,7 +44,8 @@ from grading.settings import Settings
 # A learner name as the hubs make them (unix-safe), and nbgrader's folder name:
 # <learner>+<assignment>+<timestamp>[+<random>].
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
-# nbgrader writes secrets.token_hex(64); anything else is not a secret it wrote.
+# nbgrader writes secrets.token_hex(64); anything else is not a secret it wrote (collect
+# and feedback both hold secrets to this).
 SECRET = re.compile(r"^[0-9A-Za-z_-]{16,256}$")
 REQUIRED_FILES = ("timestamp.txt", "submission_secret.txt")
 # Files a browser would run as a page: the formgrader serves files of the course folder from the

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grading.autograde import STATUSES, read_statuses, write_statuses
+from grading.collect import SECRET
 from grading.errors import GradingError
 from grading.nbgrader_config import check_result, make_api
 from grading.settings import Settings
@@ -42,7 +43,6 @@ FEEDBACK_STATUSES: dict[str, str] = {
                              "but could not be released",
 }
 # nbgrader writes secrets.token_hex(64); anything else is not a secret it wrote.
-SECRET = re.compile(r"^[0-9A-Za-z_-]{16,256}$")
 MAX_SECRET_BYTES = 1024
 # Elements a feedback page never needs; with the policy above none could run or load anyway.
 ACTIVE_ELEMENTS = ["script", "iframe", "frame", "frameset", "object", "embed", "applet", "form",

@@ -12,12 +12,12 @@ nothing heavy, since it runs once per notebook.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import os
 import resource
 import signal
 import sys
+
+from grading.containment import die_with_parent
 
 DEFAULT_MEMORY_MB = 8192
 DEFAULT_FILE_MB = 200
@@ -27,7 +27,6 @@ ALLOWED = {"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "HOME", "TMPDIR", "USER", "
            "FJ_DATA_DIR", "PYDEVD_DISABLE_FILE_VALIDATION", "PYTHONUNBUFFERED", "PYTHONIOENCODING",
            "JUPYTER_PLATFORM_DIRS", "MPLBACKEND"}
 ALLOWED_PREFIXES = ("LC_",)
-PR_SET_PDEATHSIG = 1
 
 
 def _limit(kind: int, value: int) -> None:
@@ -106,8 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         uid = os.getuid()
         _limit(resource.RLIMIT_NPROC, args.nproc + (0 if args.uid >= 0 else _own_process_count(uid)))
     # After the switch of account, which clears it: the kernel dies with the grading worker.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    die_with_parent(signal.SIGKILL)
     if os.getppid() != parent:
         sys.exit("grading.launch: the grading worker is gone")
     env = kernel_environment(dict(os.environ), args.home, args.tmpdir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import subprocess
@@ -155,3 +156,35 @@ def ensure_accounts(hub: Hub, names: list[str]) -> dict[str, HubClient]:
         sessions[name] = client
     sessions[hub.trainer] = trainer
     return sessions
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """helm's merge of a chart's defaults with values files (the k8s values tests)."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def as_trainer_in_gradebook(hub: Hub, code: str) -> str:
+    """Run Python as the trainer with ``gb``, the hub's gradebook, open; return the last line
+    it prints (the gradebook is the trainers' only)."""
+    db = hub.course.course_dir / "gradebook.db"
+    script = ("from nbgrader.api import Gradebook\n"
+              f"gb = Gradebook('sqlite:///{db}', '{hub.course.course_id}')\n{code}\ngb.close()\n")
+    out = subprocess.run(["runuser", "-u", hub.trainer, "--", str(hub.python), "-c", script],
+                         capture_output=True, text=True, check=True, cwd="/tmp").stdout
+    return out.strip().splitlines()[-1]
+
+
+def log_in(page, hub: Hub, name: str, landing: str = "**/user/{name}/**",  # type: ignore[no-untyped-def]
+           timeout: int = 120_000) -> None:
+    """Log in through the hub's form in a browser page and wait to land on ``landing``."""
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", name)
+    page.fill("#password_input", hub.passwords[name])
+    page.click("#login_submit")
+    page.wait_for_url(landing.format(name=name), timeout=timeout)

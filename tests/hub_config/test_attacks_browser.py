@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import pwd
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from hub_helpers import Hub, ensure_accounts
+from hub_helpers import Hub, as_trainer_in_gradebook, ensure_accounts, log_in
 
 from hub_config import course_ops
 from hub_config.hubclient import HubClient
@@ -90,12 +89,6 @@ def assignment_action(client: HubClient, action: str, course_id: str) -> None:
     assert r.json().get("success"), r.json()
 
 
-def log_in(page, hub: Hub, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", hub.passwords[name])
-    page.click("#login_submit")
-    page.wait_for_url(f"**/user/{name}/**", timeout=TIMEOUT)
 
 
 def assert_nothing_ran(page) -> None:  # type: ignore[no-untyped-def]
@@ -107,14 +100,8 @@ def assert_nothing_ran(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def submission_id(hub: Hub, learner: str) -> str:
-    db = hub.course.course_dir / "gradebook.db"
-    code = ("from nbgrader.api import Gradebook\n"
-            f"gb = Gradebook('sqlite:///{db}', '{hub.course.course_id}')\n"
-            f"print(gb.find_submission_notebook('{ASSIGNMENT}', '{ASSIGNMENT}', '{learner}').id)\n"
-            "gb.close()\n")
-    out = subprocess.run(["runuser", "-u", hub.trainer, "--", str(hub.python), "-c", code],
-                         capture_output=True, text=True, check=True, cwd="/tmp").stdout
-    return out.strip().splitlines()[-1]
+    return as_trainer_in_gradebook(
+        hub, f"print(gb.find_submission_notebook('{ASSIGNMENT}', '{ASSIGNMENT}', '{learner}').id)")
 
 
 def test_the_formgrader_shows_the_answers_without_running_them(

@@ -4,7 +4,6 @@ the small helpers of the hub set-ups."""
 
 from __future__ import annotations
 
-import copy
 import filecmp
 import json
 import threading
@@ -14,6 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from hub_helpers import deep_merge
 
 from hub_config import book_service, course, memory
 from hub_config.hub import free_port
@@ -67,15 +67,6 @@ def test_committed_k8s_role_configs_are_current(tmp_path: Path) -> None:
         assert not compare.diff_files and not compare.left_only, "run python -m hub_config.k8s.render"
 
 
-def deep_merge(base: dict, override: dict) -> dict:
-    """helm's merge of a chart's defaults with a values file."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def chart_values(values: dict) -> dict:

@@ -5,7 +5,6 @@ refuses a trainer name without its code."""
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+from hub_helpers import deep_merge
 
 from hub_config.course import HUB_CONFIG
 from hub_config.k8s import render_signup
@@ -22,15 +22,6 @@ from hub_config.signup_codes import SignupCodes
 K8S = HUB_CONFIG / "k8s"
 
 
-def deep_merge(base: dict, override: dict) -> dict:
-    """helm's merge of a chart's defaults with values files."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def installed_values() -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hub_helpers import ASSIGNMENT, FIXTURE_NOTEBOOKS, Hub, ensure_accounts
+from hub_helpers import ASSIGNMENT, FIXTURE_NOTEBOOKS, Hub, ensure_accounts, log_in
 
 from hub_config import course_ops
 
@@ -20,12 +20,8 @@ pytestmark = pytest.mark.integration
 TIMEOUT = 120_000
 
 
-def log_in(page, hub: Hub, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", hub.passwords[name])
-    page.click("#login_submit")
-    page.wait_for_url(f"**/user/{name}/lab**", timeout=TIMEOUT)
+def log_in_to_lab(page, hub: Hub, name: str) -> None:  # type: ignore[no-untyped-def]
+    log_in(page, hub, name, landing="**/user/{name}/lab**", timeout=TIMEOUT)
     page.wait_for_selector(".jp-LabShell", timeout=TIMEOUT)
     page.wait_for_selector(".jp-Launcher, .jp-DirListing", timeout=TIMEOUT)
 
@@ -65,7 +61,7 @@ def test_learner_fetches_runs_checks_and_submits_then_trainer_sees_it(
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:
-        log_in(page, hub, learner)
+        log_in_to_lab(page, hub, learner)
         page.click(".lm-MenuBar-itemLabel:text-is('Nbgrader')")
         items = page.locator(".lm-Menu-itemLabel").all_inner_texts()
         assert "Assignment List" in items and "Formgrader" not in items, items
@@ -119,7 +115,7 @@ def test_learner_fetches_runs_checks_and_submits_then_trainer_sees_it(
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:
-        log_in(page, hub, hub.trainer)
+        log_in_to_lab(page, hub, hub.trainer)
         open_menu_item(page, "Nbgrader", "Formgrader")
         frame = page.frame_locator("iframe").first
         try:

@@ -20,6 +20,7 @@ from hub_helpers import (
     FIXTURE_NOTEBOOKS,
     PROBE_CODE,
     Hub,
+    as_trainer_in_gradebook,
     ensure_accounts,
     probe_paths,
     wait_until,
@@ -158,14 +159,9 @@ def test_collect_autograde_feedback(hub: Hub) -> None:
 
 
 def gradebook_scores(hub: Hub) -> dict[str, float]:
-    db = hub.course.course_dir / "gradebook.db"
-    code = ("import json, sys\nfrom nbgrader.api import Gradebook\n"
-            f"gb = Gradebook('sqlite:///{db}', '{hub.course.course_id}')\n"
-            f"scores = {{s.student.id: s.score for s in gb.assignment_submissions('{ASSIGNMENT}')}}\n"
-            "print(json.dumps(scores))\ngb.close()\n")
-    out = subprocess.run(["runuser", "-u", hub.trainer, "--", str(hub.python), "-c", code],
-                         capture_output=True, text=True, check=True, cwd="/tmp").stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return json.loads(as_trainer_in_gradebook(hub, (
+        f"import json\nprint(json.dumps({{s.student.id: s.score for s in "
+        f"gb.assignment_submissions('{ASSIGNMENT}')}}))")))
 
 
 def test_grading_runs_learner_code_without_access(hub: Hub) -> None:
