@@ -147,3 +147,16 @@ def test_a_page_cannot_make_a_trainers_browser_approve_or_discard(hub: Hub) -> N
         assert r.status_code == 403, (path, r.status_code)
     assert not trainer.is_approved(squatter)
     assert f"/authorize/{victim}?_xsrf=" in waiting_names(trainer), "the victim's sign-up stays"
+
+
+def test_a_name_with_markup_is_shown_as_text_on_the_sign_up_page(hub: Hub) -> None:
+    """The sign-up page repeats the name typed; it must never become markup in the page."""
+    name = '"><script>window.fjPwned=1</script>'
+    client = HubClient(hub.url)
+    xsrf = client._xsrf("/hub/signup")
+    r = client.session.post(f"{hub.url}/hub/signup", timeout=30, data={
+        "username": name, "signup_password": password(), "signup_password_confirmation": "x",
+        "_xsrf": xsrf})
+    assert r.status_code == 200
+    assert "<script>window.fjPwned" not in r.text
+    assert "&lt;script&gt;window.fjPwned" in r.text or "&#34;&gt;&lt;script" in r.text
