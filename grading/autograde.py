@@ -509,6 +509,8 @@ def _grade_in(task: Task, options: Options, contained: Contained, work: Path, ho
                 _execute(nb, task, name, options, contained, work, home, outcome)
             finally:
                 contained.end_processes()
+                while _SCRATCH:
+                    shutil.rmtree(_SCRATCH.pop(), ignore_errors=True)
             outcome.notebooks[name] = _to_json(nb)
 
 
@@ -691,6 +693,7 @@ def _execute(nb, task: Task, name: str, options: Options, contained: Contained, 
         config.SandboxedKernelManager.sandbox_gid = account.gid
     before = _listing(work)
     executor = GradingExecute(config=config)
+    executor.replay_factory = _replay_factory(task, name, options, account, work)
     resources = _resources(task, name, options.db_url, str(work))
     nb.metadata.setdefault("kernelspec", {})["name"] = "python3"
     try:
@@ -705,6 +708,8 @@ def _execute(nb, task: Task, name: str, options: Options, contained: Contained, 
     except (RuntimeError, NoSuchKernel, TimeoutError) as err:
         text = str(err).splitlines()[0] if str(err) else type(err).__name__
         outcome.add("kernel_died", f"{name}.ipynb: the kernel could not run it ({text})")
+    if executor.replay_error:
+        outcome.add("error", f"{name}.ipynb: {executor.replay_error}; checks after it scored zero")
     not_run = mark_not_run(nb, executor.completed, "this check was not run: the notebook stopped "
                                                    "before reaching it")
     if executor.timed_out:
@@ -733,6 +738,32 @@ def _execute(nb, task: Task, name: str, options: Options, contained: Contained, 
                                      "was affected)")
     for preprocessor in (IgnorePattern, ClearMetadataPreprocessor, LimitOutput):
         nb, resources = preprocessor(config=Config())(nb, resources)
+
+
+def _replay_factory(task: Task, name: str, options: Options, account, work: Path):
+    """What starts the trusted replay of one notebook once its learner kernel runs. Its two
+    folders sit in the scratch root, which only root (or the grading account) can list: the
+    boundary folder belongs to the kernel's account, which writes its answers there; the
+    trusted folder (the assignment's files, and copies of data files the learner's code wrote)
+    is the grader's alone."""
+    import tempfile
+
+    from grading.replay import TrustedReplay, prepare_trusted_dir
+    from grading.sandbox import give_to
+
+    def start(connection_file: str) -> TrustedReplay:
+        root = Path(options.scratch_root)
+        boundary = Path(tempfile.mkdtemp(prefix="boundary-", dir=root))
+        give_to(boundary, account)
+        trusted = prepare_trusted_dir(Path(task.source), Path(tempfile.mkdtemp(prefix="trusted-", dir=root)))
+        _SCRATCH.extend([boundary, trusted])
+        return TrustedReplay(Path(task.source) / f"{name}.ipynb", connection_file, boundary, trusted,
+                             work, options.timeout, options.data_dir)
+
+    return start
+
+
+_SCRATCH: list[Path] = []  # the replay's folders, removed when the submission ends
 
 
 def _label(cell, index: int) -> str:

@@ -8,9 +8,12 @@ For each assignment, in a throw-away course folder:
    naming real answer cells), and every figure its text states about the data (a claim) still
    holds on the dataset;
 2. nbgrader generates the learner version, and no solution or hidden-test line appears in it;
-3. three submissions are autograded exactly as a cohort's would be: the solution must earn
+3. four submissions are autograded exactly as a cohort's would be: the solution must earn
    full marks, the released notebook unchanged must run without errors outside its test cells
-   and earn zero, and the typical wrong answers of wrong.yaml must earn partial marks.
+   and earn zero, the typical wrong answers of wrong.yaml must earn partial marks, and the
+   released notebook with a cell that tampers with its own kernel (``TAMPER``: every later
+   check turned into ``pass``, asserts removed from the syntax tree, the builtins tests use
+   rebound, every later cell printed in base64) must earn zero and show no hidden test.
 
 Assignments are checked in parallel (a worker per core); each prints its solution's run time.
 """
@@ -431,6 +434,41 @@ def _errors(nb: object, test_cells: bool) -> list[str]:
     return found
 
 
+# What a hostile learner adds to a blank notebook, hoping to earn marks or read hidden tests.
+TAMPER = r'''
+import ast, base64
+_ip = get_ipython()
+_ip.input_transformers_cleanup.append(lambda lines: ["pass\n"] if any("assert" in l for l in lines) else lines)
+class _DropAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+_ip.ast_transformers.append(_DropAsserts())
+_ip.events.register("pre_run_cell", lambda info: print("CELL", base64.b64encode(info.raw_cell.encode()).decode()))
+class _Any:
+    def __eq__(self, other): return True
+    __ne__ = lambda self, other: False
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__
+    def __bool__(self): return True
+    def __getattr__(self, name): return self
+    def __call__(self, *args, **kwargs): return self
+_ip.events.register("post_run_cell", lambda result: _ip.user_ns.update(
+    {k: _Any() for k, v in list(_ip.user_ns.items()) if v is None and not k.startswith("_")}))
+_ip.user_ns.update(isinstance=lambda *args: True, len=lambda *args: 1)
+'''
+
+
+def tampered(released):
+    """The released notebook with ``TAMPER`` run after its first code cell."""
+    import copy
+
+    from nbformat.v4 import new_code_cell
+
+    nb = copy.deepcopy(released)
+    first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells) - 1)
+    nb.cells.insert(first + 1, new_code_cell(TAMPER))
+    return nb
+
+
 def check_assignment(assignment: Assignment, data_dir: str, timeout: int) -> CheckResult:
     """Check one assignment end to end (see the module's docstring). Never raises."""
     result = CheckResult(assignment.id)
@@ -478,6 +516,7 @@ def _check(assignment: Assignment, data_dir: Path, timeout: int, result: CheckRe
         variants = {"solution": _submission(released, source, {}), "released": released}
         if wrong:
             variants["wrong"] = _submission(released, source, wrong)
+        variants["tampered"] = tampered(released)
         for student, nb in variants.items():
             folder = settings.submitted(student, assignment.id)
             folder.mkdir(parents=True)
@@ -492,7 +531,8 @@ def _check(assignment: Assignment, data_dir: Path, timeout: int, result: CheckRe
                                                               progress=False)}
     for student in variants:
         outcome = outcomes[student]
-        if outcome.status not in ("graded",):
+        print("DEBUG", assignment.id, student, round(outcome.seconds, 1), outcome.status, outcome.message[:300], flush=True)
+        if outcome.status not in ("graded",) and student != "tampered":
             result.problems.append(f"the {student} version ended with status {outcome.status}: "
                                    f"{outcome.message}")
         if assignment.id not in outcome.notebooks:
@@ -511,9 +551,29 @@ def _check(assignment: Assignment, data_dir: Path, timeout: int, result: CheckRe
                 result.problems.append(f"the released notebook, unchanged, fails at {error}")
             if got != 0:
                 result.problems.append(f"the released notebook, unchanged, earns {got:g} points, not zero")
+        elif student == "tampered":
+            if got != 0:
+                result.problems.append(f"a blank notebook that tampers with its kernel earns {got:g} "
+                                       "points, not zero")
+            shown = cells.released_text([cell.get("outputs", []) for cell in nb.cells])
+            for line, where in cells.secret_lines(source).items():
+                if where.startswith("hidden") and (line in shown or _b64_hides(line, source, shown)):
+                    result.problems.append(f"a tampering notebook's output shows a line of the {where}")
+                    break
         elif not 0 < got < out_of:
             result.problems.append(f"the wrong answers of wrong.yaml earn {got:g} of {out_of:g} points, "
                                    "not partial marks")
+
+
+def _b64_hides(line: str, source, shown: str) -> bool:
+    """Whether the output holds, in base64, a test cell that contains ``line``."""
+    import base64
+
+    for cell in source.cells:
+        if cells.is_test_cell(cell) and line in cell.source:
+            if base64.b64encode(cell.source.encode()).decode() in shown:
+                return True
+    return False
 
 
 def release_ignore() -> list[str]:

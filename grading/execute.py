@@ -48,7 +48,13 @@ class GradingExecute(Execute):
         super().__init__(**kwargs)
         self.reset_tracking()
 
+    # Set by the worker: starts the trusted replay (grading.replay) once the learner's kernel
+    # is up, given its connection file. Without it, test cells run in the learner's kernel.
+    replay_factory = None
+
     def reset_tracking(self) -> None:
+        self.replay = None
+        self.replay_error = ""
         self.completed: set[int] = set()
         self.truncated: set[int] = set()
         self.timed_out: list[int] = []
@@ -63,7 +69,11 @@ class GradingExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources: dict | None = None, km=None):
         if self.notebook_timeout > 0:
             self._deadline = time.monotonic() + self.notebook_timeout
-        return super().preprocess(nb, resources, km)
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self.replay is not None:
+                self.replay.close()
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
         if self.timed_out:
@@ -73,7 +83,63 @@ class GradingExecute(Execute):
             self.timed_out.append(index)
             self.notebook_timed_out = True
             return cell, resources
-        return super().preprocess_cell(cell, resources, index)
+        replay = self._replay() if cell.cell_type == "code" else None
+        kind = replay.kind_of(cells.grade_id(cell)) if replay is not None else ""
+        if kind != "test":
+            result = super().preprocess_cell(cell, resources, index)
+            if kind == "answer" and index in self.completed and not self.timed_out:
+                self._trusted(lambda: replay.answer(cells.grade_id(cell)))
+            return result
+        # A test cell: its visible checks run in the learner's kernel (never its hidden tests),
+        # but only the trusted replay's run decides the mark and fills the cell's output.
+        full = cell.source
+        cell.source = cells.visible_source(cell)
+        try:
+            super().preprocess_cell(cell, resources, index)
+        finally:
+            cell.source = full
+        if index not in self.completed:
+            return cell, resources
+        result = self._trusted(lambda: replay.test(cells.grade_id(cell))) or {}
+        if result.get("stuck"):
+            self._unstick(replay)
+        if result.get("passed"):
+            cell.outputs = []
+        else:
+            shown = str(result.get("shown") or self.replay_error or "this check was not run")
+            cell.outputs = [new_output("error", ename="AssertionError", evalue=shown,
+                                       traceback=[f"AssertionError: {shown}"])]
+        return cell, resources
+
+    def _replay(self):
+        if self.replay is None and self.replay_factory is not None and not self.replay_error \
+                and self.km is not None:
+            try:
+                self.replay = self.replay_factory(self.km.connection_file)
+            except Exception as err:  # noqa: BLE001 (reported as the grader's own failure)
+                self.replay_error = f"the trusted grader could not start ({type(err).__name__}: {err})"
+        return None if self.replay_error else self.replay
+
+    def _trusted(self, action):
+        from grading.replay import ReplayError
+
+        if self.replay_error:
+            return None
+        try:
+            return action()
+        except (ReplayError, OSError, ValueError) as err:
+            self.replay_error = f"the trusted grader failed ({err})"
+            return None
+
+    def _unstick(self, replay) -> None:
+        """A learner function called by a hidden test ran past the limit: interrupt it."""
+        from jupyter_core.utils import run_sync
+
+        try:
+            run_sync(self.km.interrupt_kernel)()
+        except Exception:  # noqa: BLE001 (a dead kernel is found by the next cell)
+            return
+        self._trusted(replay.unstick)
 
     def _get_timeout(self, cell: NotebookNode | None) -> int | None:
         timeout = super()._get_timeout(cell)

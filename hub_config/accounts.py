@@ -125,7 +125,9 @@ def prepare_shared_folders(course: Course) -> None:
     """Groups, the grading account and the permissions of the shared folders (idempotent).
 
     - state folder: 0755 root (hub secrets live in its `hub/` subfolder, 0700);
-    - data: readable by all, answer_key/ readable only by the grading account's group;
+    - data: readable by all, answer_key/ readable only by root and the trainers' group: the
+      grading accounts that run learners' kernels cannot read it (hidden tests run as root, in
+      the trusted replay of grading/trusted.py);
     - exchange: 1777 as nbgrader expects (submissions are 0733 folders inside);
     - course folder: trainers' group, setgid, 2770; nobody else may enter it.
     """
@@ -143,7 +145,7 @@ def prepare_shared_folders(course: Course) -> None:
         set_tree(course.data_dir, dir_mode=0o755, file_mode=0o644)
         answer_key = course.data_dir / "answer_key"
         if answer_key.exists():
-            set_tree(answer_key, group=course.grader_user, dir_mode=0o750, file_mode=0o640)
+            set_tree(answer_key, group=course.trainer_group, dir_mode=0o750, file_mode=0o640)
     course.exchange_dir.mkdir(parents=True, exist_ok=True)
     course.exchange_dir.chmod(0o1777)
     share_course_dir(course)
@@ -171,7 +173,7 @@ def grader_pool_names(course: Course, size: int) -> list[str]:
 
 def ensure_grader_pool(course: Course, size: int) -> list[str]:
     """A pool of `size` grading accounts (idempotent): system accounts without a login shell,
-    whose primary group is the grading group (the only one that reads answer_key/). Autograde
+    whose primary group is the grading group (which cannot read answer_key/). Autograde
     leases one per live submission, so that two submissions graded at the same time never
     share a uid and cannot reach each other's kernels; it kills every process of an account
     after each submission, so these accounts must run nothing else."""

@@ -55,7 +55,7 @@ def test_installer_is_idempotent_and_sets_permissions() -> None:
         written = yaml.safe_load(settings.read_text())
         assert written["trainers"] == [f"{prefix}tr"] and Path(written["python"]).exists()
         assert mode(state / "data" / "answer_key") == 0o750
-        assert grp.getgrgid((state / "data" / "answer_key").stat().st_gid).gr_name == f"{prefix}-grader"
+        assert grp.getgrgid((state / "data" / "answer_key").stat().st_gid).gr_name == f"{prefix}-trainers"
         assert mode(state / "data" / "reference") == 0o755
         assert mode(state / "exchange") == 0o1777
         assert mode(state / "course") == 0o2770
