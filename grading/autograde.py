@@ -294,8 +294,10 @@ def clean_up_run(options: Options) -> None:
     """After the run, or when it is stopped: no cgroup of it left, and nothing of the pool's
     accounts running or lying in /tmp (accounts another grading run holds are left alone)."""
     from grading import containment
+    from grading.replay import stop_zygote
     from grading.sandbox import Account
 
+    stop_zygote()
     if options.run_id:
         containment.remove_run_cgroups(options.run_id)
     for account in [Account(*a) if not isinstance(a, Account) else a for a in options.accounts]:
@@ -756,9 +758,10 @@ def _replay_factory(task: Task, name: str, options: Options, account, work: Path
         boundary = Path(tempfile.mkdtemp(prefix="boundary-", dir=root))
         give_to(boundary, account)
         trusted = prepare_trusted_dir(Path(task.source), Path(tempfile.mkdtemp(prefix="trusted-", dir=root)))
-        _SCRATCH.extend([boundary, trusted])
+        channel = Path(tempfile.mkdtemp(prefix="channel-", dir=root))
+        _SCRATCH.extend([boundary, trusted, channel])
         return TrustedReplay(Path(task.source) / f"{name}.ipynb", connection_file, boundary, trusted,
-                             work, options.timeout, options.data_dir)
+                             channel, work, options.timeout, options.data_dir)
 
     return start
 

@@ -36,6 +36,11 @@ class Unencodable(TypeError):
     """A value that cannot cross as data."""
 
 
+class NotData(TypeError):
+    """Raised on the trusted side where a learner's value could not cross as data; its message
+    is the grader's own, so a learner may read it."""
+
+
 class BadData(ValueError):
     """A file on the learner's side is not what the grader wrote the protocol for."""
 
@@ -127,17 +132,30 @@ class Writer:
         safe = frame.copy(deep=False)
         safe.columns = [f"c{i}" for i in range(len(frame.columns))]
         safe.index = safe.index.set_names([f"i{i}" for i in range(frame.index.nlevels)])
-        name = self._file("parquet")
         buffer = io.BytesIO()
         try:
             safe.to_parquet(buffer, engine="pyarrow", index=True)
-        except Exception as err:
-            raise Unencodable(f"a frame Parquet cannot hold ({type(err).__name__})") from None
+        except Exception:  # noqa: BLE001 (mixed types in a column: cell by cell as JSON instead)
+            return self._frame_cells(frame, labels, index_names, value if is_series else None)
+        name = self._file("parquet")
         self._write(name, buffer.getvalue())
         entry = {"$t": "series" if is_series else "frame", "file": name, "columns": labels,
                  "index_names": index_names}
         if is_series:
             entry["name"] = self.encode(value.name)
+        return entry
+
+    def _frame_cells(self, frame, labels: list, index_names: list, series) -> dict:
+        """A frame Parquet cannot hold (an object column of mixed types, as a row of
+        ``iterrows`` is), written cell by cell; small frames only."""
+        if frame.size > 100_000:
+            raise Unencodable("a large frame with columns of mixed types")
+        entry = {"$t": "cells", "columns": labels, "index_names": index_names,
+                 "index": [self.encode(v) for v in frame.index.tolist()],
+                 "dtypes": [str(t) for t in frame.dtypes],
+                 "data": [[self.encode(v) for v in frame.iloc[:, i].tolist()] for i in range(frame.shape[1])]}
+        if series is not None:
+            entry["series_name"] = self.encode(series.name)
         return entry
 
     def _array(self, value) -> dict:
@@ -191,7 +209,7 @@ class Unavailable:
         object.__setattr__(self, "_why", why)
 
     def _fail(self, *_args, **_kwargs):
-        raise TypeError(f"{self._name} is a {self._kind}, which the grader cannot read as data"
+        raise NotData(f"{self._name} is a {self._kind}, which the grader cannot read as data"
                         + (f" ({self._why})" if self._why else ""))
 
     def __getattr__(self, _attr):
@@ -313,6 +331,8 @@ class Reader:
                 raise BadData(f"a regular expression that does not compile ({err})") from None
         if tag in ("frame", "series"):
             return self._frame(entry, tag == "series", depth)
+        if tag == "cells":
+            return self._cells(entry, depth)
         if tag == "index":
             series = self.decode(items, depth + 1)
             if not isinstance(series, pd.Series):
@@ -357,6 +377,38 @@ class Reader:
             series.name = self.decode(entry.get("name"), depth + 1)
             return series
         return frame
+
+
+def _cells(self, entry: dict, depth: int):
+    _, pd = _frame_types()
+    columns = [[self.decode(v, depth + 1) for v in _list(column)] for column in _list(entry.get("data"))]
+    labels = [self.decode(c, depth + 1) for c in _list(entry.get("columns"))]
+    index = [self.decode(v, depth + 1) for v in _list(entry.get("index"))]
+    dtypes = _list(entry.get("dtypes"))
+    if len(columns) != len(labels) or len(dtypes) != len(labels) or any(len(c) != len(index) for c in columns):
+        raise BadData("a frame whose cells do not match its labels")
+    data = {}
+    for position, (column, dtype) in enumerate(zip(columns, dtypes, strict=True)):
+        try:
+            data[position] = pd.Series(column, dtype=_checked_dtype(dtype) if dtype != "object" else object)
+        except (BadData, TypeError, ValueError):
+            data[position] = pd.Series(column, dtype=object)
+    frame = pd.DataFrame(data)
+    try:
+        frame.index = pd.MultiIndex.from_tuples(index) if index and all(isinstance(i, tuple) for i in index) \
+            else pd.Index(index)
+        frame.index = frame.index.set_names([self.decode(n, depth + 1) for n in _list(entry.get("index_names"))])
+        frame.columns = _labels(labels)
+    except (TypeError, ValueError):
+        raise BadData("frame labels that cannot label a frame") from None
+    if "series_name" in entry:
+        series = frame.iloc[:, 0]
+        series.name = self.decode(entry.get("series_name"), depth + 1)
+        return series
+    return frame
+
+
+Reader._cells = _cells
 
 
 def _labels(labels: list):

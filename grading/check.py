@@ -465,7 +465,10 @@ def tampered(released):
 
     nb = copy.deepcopy(released)
     first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells) - 1)
-    nb.cells.insert(first + 1, new_code_cell(TAMPER))
+    cell = new_code_cell(TAMPER)
+    if nb.get("nbformat_minor", 0) < 5:
+        cell.pop("id", None)  # cell ids arrived with nbformat 4.5
+    nb.cells.insert(first + 1, cell)
     return nb
 
 
@@ -536,6 +539,9 @@ def _check(assignment: Assignment, data_dir: Path, timeout: int, result: CheckRe
             result.problems.append(f"the {student} version ended with status {outcome.status}: "
                                    f"{outcome.message}")
         if assignment.id not in outcome.notebooks:
+            if student == "tampered":
+                result.problems.append(f"the tampered version could not be graded ({outcome.status}: "
+                                       f"{outcome.message})")
             continue
         nb = nbformat.reads(outcome.notebooks[assignment.id], as_version=4)
         got, out_of = _auto_score(nb)

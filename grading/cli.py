@@ -132,6 +132,12 @@ def cmd_autograde(args: argparse.Namespace, settings: Settings) -> int:
               f"{'' if tasks else f' (submissions go in {settings.submitted()}/<learner>/<assignment>/)'}.")
         return 0
     if accounts:
+        readers = sandbox.answer_key_readers(settings.data_dir, accounts)
+        if readers:
+            raise GradingError(f"the grading account(s) {', '.join(readers)} could read "
+                               f"{settings.data_dir / 'answer_key'}: close it to them (for example "
+                               "chmod 0750 and a group they are not in), since learners' code runs "
+                               "as these accounts")
         sandbox.protect_course_dir(settings.course_dir)
     elif os.geteuid() == 0:
         print("warning: grading as root without --sandbox-user: learner code runs as root, bounded "

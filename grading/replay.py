@@ -25,6 +25,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,28 +140,49 @@ class TrustedReplay:
     """One notebook's trusted process, driven cell by cell as the learner's kernel advances."""
 
     def __init__(self, source_notebook: Path, connection_file: str, boundary: Path, trusted_dir: Path,
-                 work: Path, timeout: float, data_dir: str, give_to=None) -> None:
+                 channel: Path, work: Path, timeout: float, data_dir: str) -> None:
         self.steps = read_plan(source_notebook)
         self.position = 0
         self.boundary = boundary
         self.trusted_dir = trusted_dir
         self.work = work
         self.timeout = timeout
-        self.give_to = give_to
         self.captures = 0
         self.results: dict[str, dict] = {}
         self.copied = 0
         self.before = _data_files(work)
-        env = {k: os.environ[k] for k in RUNNER_ENV if k in os.environ}
-        env.update(FJ_DATA_DIR=data_dir, MPLBACKEND="Agg", PYTHONSAFEPATH="1",
-                   PYTHONDONTWRITEBYTECODE="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
-        from grading import containment
+        self.pid = 0
+        self.requests = self.replies = None
+        env = {"IPYTHONDIR": str(trusted_dir / ".ipython"), "MPLCONFIGDIR": str(trusted_dir / ".matplotlib"),
+               "FJ_DATA_DIR": data_dir}
+        channel.mkdir(mode=0o700, exist_ok=True)
+        for fifo in ("requests", "replies"):
+            os.mkfifo(channel / fifo, 0o600)
+        self.pid = _zygote(data_dir).spawn({
+            "connection_file": connection_file, "folder": str(boundary), "cwd": str(trusted_dir),
+            "timeout": timeout, "env": env, "requests": str(channel / "requests"),
+            "replies": str(channel / "replies")})
+        self._connect(channel)
 
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "grading.trusted", "--connection-file", connection_file,
-             "--folder", str(boundary), "--timeout", str(timeout)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=trusted_dir, env=env, text=True, preexec_fn=lambda: containment.die_with_parent(signal.SIGKILL))
+    def _connect(self, channel: Path, patience: float = 30.0) -> None:
+        """Open our ends of the FIFOs; the replay opens requests first, then replies."""
+        import fcntl
+
+        replies = os.open(channel / "replies", os.O_RDONLY | os.O_NONBLOCK)
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                requests = os.open(channel / "requests", os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:  # ENXIO: the replay has not opened its end yet
+                if time.monotonic() > deadline or not _alive(self.pid):
+                    os.close(replies)
+                    raise ReplayError("the trusted grader did not start") from None
+                time.sleep(0.005)
+        for fd in (requests, replies):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        self.requests = os.fdopen(requests, "w", encoding="utf-8")
+        self.replies = os.fdopen(replies, "r", encoding="utf-8")
 
     @property
     def grade_ids(self) -> set[str]:
@@ -173,16 +195,18 @@ class TrustedReplay:
         return ""
 
     def _request(self, request: dict, timeout: float) -> dict:
-        if self.process.poll() is not None:
+        if self.requests is None or self.replies is None:
             raise ReplayError("the trusted grader stopped")
-        assert self.process.stdin and self.process.stdout
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        try:
+            self.requests.write(json.dumps(request) + "\n")
+            self.requests.flush()
+        except OSError:
+            raise ReplayError("the trusted grader stopped") from None
+        ready, _, _ = select.select([self.replies], [], [], timeout)
         if not ready:
             self.close()
             raise ReplayError(f"the trusted grader took more than {timeout:g} s")
-        line = self.process.stdout.readline()
+        line = self.replies.readline()
         if not line:
             raise ReplayError("the trusted grader stopped")
         return json.loads(line)
@@ -247,15 +271,75 @@ class TrustedReplay:
             self.before[rel] = signature
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream:
+        if self.pid and _alive(self.pid):
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for stream in (self.requests, self.replies):
+            if stream is not None:
                 try:
                     stream.close()
                 except OSError:
                     pass
+        self.requests = self.replies = None
+
+
+class _Zygote:
+    """``python -m grading.trusted --zygote``, one per grading worker: it has imported pandas,
+    IPython and the rest once, and forks a fresh replay process for every notebook."""
+
+    def __init__(self, data_dir: str) -> None:
+        from grading import containment
+
+        env = {k: os.environ[k] for k in RUNNER_ENV if k in os.environ}
+        env.update(FJ_DATA_DIR=data_dir, MPLBACKEND="Agg", PYTHONSAFEPATH="1", PYTHONDONTWRITEBYTECODE="1",
+                   PYDEVD_DISABLE_FILE_VALIDATION="1")
+        self.data_dir = data_dir
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grading.trusted", "--zygote"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/", env=env, text=True,
+            preexec_fn=lambda: containment.die_with_parent(signal.SIGKILL))
+
+    def spawn(self, request: dict) -> int:
+        assert self.process.stdin and self.process.stdout
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        except OSError:
+            raise ReplayError("the trusted grader's zygote stopped") from None
+        ready, _, _ = select.select([self.process.stdout], [], [], 120)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            self.process.kill()
+            raise ReplayError("the trusted grader's zygote did not answer")
+        return int(json.loads(line)["pid"])
+
+
+_ZYGOTE: list[_Zygote] = []
+
+
+def _zygote(data_dir: str) -> _Zygote:
+    if not _ZYGOTE or _ZYGOTE[0].process.poll() is not None or _ZYGOTE[0].data_dir != data_dir:
+        _ZYGOTE[:] = [_Zygote(data_dir)]
+    return _ZYGOTE[0]
+
+
+def stop_zygote() -> None:
+    """End this process's zygote (and any replay it still runs): at the end of a grading run."""
+    while _ZYGOTE:
+        process = _ZYGOTE.pop().process
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
 
 
 def _data_files(root: Path) -> dict[str, tuple[int, int]]:

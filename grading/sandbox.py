@@ -83,6 +83,31 @@ def kernel_interpreter(accounts: list[Account], given: str) -> str:
     return python
 
 
+def answer_key_readers(data_dir: Path, accounts: list[Account]) -> list[str]:
+    """The sandbox accounts that could open the answer key (``answer_key/`` of the dataset):
+    hidden tests read it in the trusted replay, as this process; a learner's kernel, running
+    as one of these accounts, must not be able to."""
+    key = Path(data_dir) / "answer_key"
+    try:
+        info = key.stat()
+    except OSError:
+        return []
+    mode = stat.S_IMODE(info.st_mode)
+    readers = []
+    for account in accounts:
+        try:
+            groups = set(os.getgrouplist(account.name, account.gid))
+        except OSError:
+            groups = {account.gid}
+        if info.st_uid == account.uid and mode & 0o500 == 0o500:
+            readers.append(account.name)
+        elif info.st_gid in groups and mode & 0o050 == 0o050:
+            readers.append(account.name)
+        elif mode & 0o005 == 0o005:
+            readers.append(account.name)
+    return readers
+
+
 def protect_course_dir(course_dir: Path) -> None:
     """Take every permission from 'others' on the course folder, so that a kernel running as a
     sandbox account cannot enter it (submissions, gradebook, sources with solutions)."""

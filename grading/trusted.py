@@ -42,6 +42,19 @@ class LearnerError(Exception):
     """A learner's function raised, or returned something that is not data."""
 
 
+def learner_exception(kind: str) -> type[LearnerError]:
+    """The class a learner function's exception is raised as on the trusted side: a
+    LearnerError that is also the built-in exception of that name (ValueError, KeyError, ...),
+    so that a test expecting ``except ValueError`` works as it would in one process."""
+    builtin = getattr(__import__("builtins"), kind, None)
+    if isinstance(builtin, type) and issubclass(builtin, Exception) and builtin is not Exception:
+        try:
+            return type(kind, (builtin, LearnerError), {})
+        except TypeError:  # a built-in that cannot be combined with another base
+            return LearnerError
+    return LearnerError
+
+
 class LearnerTimeout(Exception):
     """A learner's function (or the export of an answer) ran past the time limit."""
 
@@ -122,7 +135,7 @@ class LearnerKernel:
             request = {"id": request_id, "capture": capture, "name": name,
                        "args": writer.encode(list(args)), "kwargs": writer.encode(dict(kwargs))}
         except boundary_data.Unencodable as err:
-            raise TypeError(f"the grader cannot pass these arguments to {name} ({err})") from None
+            raise boundary_data.NotData(f"the grader cannot pass these arguments to {name} ({err})") from None
         connection = self._session()
         data = json.dumps(request, allow_nan=False).encode("utf-8")
         try:
@@ -218,7 +231,7 @@ class LearnerFunction:
                 raise LearnerError(f"{self.__name__} returned something the grader cannot read "
                                    f"({err})") from None
         kind, message = str(reply.get("type", "Error"))[:60], str(reply.get("message", ""))[:300]
-        raise LearnerError(f"{self.__name__}(...) raised {kind}: {message}")
+        raise learner_exception(kind)(f"{self.__name__}(...) raised {kind}: {message}")
 
     def __repr__(self) -> str:
         return f"<your function {self.__name__}>"
@@ -229,8 +242,12 @@ class TrustedShell:
 
     def __init__(self, kernel: LearnerKernel) -> None:
         from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
 
-        self.shell = InteractiveShell.instance()
+        config = Config()
+        config.HistoryManager.hist_file = ":memory:"
+        config.InteractiveShell.colors = "NoColor"
+        self.shell = InteractiveShell.instance(config=config)
         self.kernel = kernel
         self.captures = 0
 
@@ -284,7 +301,7 @@ def shown_message(error: BaseException) -> str:
         return (message or "a check failed")[:SHOWN_MAX]
     if isinstance(error, (LearnerError, LearnerTimeout)):
         return str(error)[:SHOWN_MAX]
-    if isinstance(error, TypeError) and _raised_by_boundary(error):
+    if isinstance(error, boundary_data.NotData):
         return str(error)[:SHOWN_MAX]
     if isinstance(error, NameError):
         return f"{name}: {str(error)[:200]}"
@@ -305,11 +322,6 @@ def _raised_by_cell(error: BaseException) -> bool:
     library comparing frames, whose message could quote the expected values."""
     frames = _frames(error)
     return bool(frames) and frames[-1].startswith("<ipython-input-")
-
-
-def _raised_by_boundary(error: BaseException) -> bool:
-    frames = _frames(error)
-    return bool(frames) and frames[-1] == boundary_data.__file__
 
 
 # --------------------------------------------------------------------------- the process
@@ -368,12 +380,76 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# Imported once by the zygote, so that each notebook's replay starts in milliseconds, not the
+# second these take (a worker grades a notebook every few seconds).
+PRELOAD = ("numpy", "pandas", "pyarrow.parquet", "IPython.core.interactiveshell", "jupyter_client.blocking",
+           "matplotlib.pyplot", "seaborn", "duckdb", "synthetic_data")
+
+
+def zygote() -> int:
+    """Import what a replay needs, then fork one replay per request read from stdin: a JSON line
+    naming the learner kernel's connection file, the boundary folder, the working folder and two
+    FIFOs (requests in, replies out). Replies with the child's pid. Runs only the grader's code."""
+    import importlib
+    import signal
+
+    from grading import containment
+
+    containment.die_with_parent(signal.SIGKILL)
+    containment.set_dumpable(False)
+    os.environ["MPLBACKEND"] = "Agg"
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 (a missing optional library only costs start-up time)
+            continue
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # replays are reaped as they end
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = _replay_child(request)
+            finally:
+                os._exit(code)
+        sys.stdout.write(json.dumps({"pid": pid}) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _replay_child(request: dict) -> int:
+    import signal
+
+    from grading import containment
+
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    containment.die_with_parent(signal.SIGKILL)
+    os.chdir(request["cwd"])
+    os.environ.update({str(k): str(v) for k, v in request.get("env", {}).items()})
+    requests = os.open(request["requests"], os.O_RDONLY)
+    replies = os.open(request["replies"], os.O_WRONLY)
+    os.dup2(requests, 0)
+    os.dup2(replies, 1)
+    os.close(requests)
+    os.close(replies)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 (not the zygote's buffer)
+    return serve(argparse.Namespace(connection_file=request["connection_file"], folder=request["folder"],
+                                    timeout=float(request["timeout"])))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grading.trusted", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--connection-file", required=True, help="the learner kernel's connection file")
-    parser.add_argument("--folder", required=True, help="the folder answers cross through")
+    parser.add_argument("--zygote", action="store_true", help="fork replays on request (grading.replay)")
+    parser.add_argument("--connection-file", help="the learner kernel's connection file")
+    parser.add_argument("--folder", help="the folder answers cross through")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a learner function may run")
-    return serve(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    if args.zygote:
+        return zygote()
+    if not args.connection_file or not args.folder:
+        parser.error("--connection-file and --folder are needed without --zygote")
+    return serve(args)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,24 @@ def workspace() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
+def closed_data_dir(workspace: Path, data_dir: Path) -> Path:
+    """The classroom dataset as the workshop server keeps it: answer_key/ closed to the grading
+    accounts (root only here), everything else readable by all. Grading with --sandbox-user
+    refuses a dataset whose answer key those accounts could read."""
+    data = workspace / "closed-data"
+    data.mkdir()
+    for entry in data_dir.iterdir():
+        if entry.name != "answer_key":
+            os.symlink(entry, data / entry.name)
+    key = data / "answer_key"
+    key.mkdir(mode=0o700)
+    for name in ("cafcass_person_key.parquet", "cafcass_case_truth.parquet", "record_person_key.parquet"):
+        shutil.copyfile(data_dir / "answer_key" / name, key / name)
+    key.chmod(0o700)
+    return data
+
+
+@pytest.fixture(scope="session")
 def released(workspace: Path, data_dir: Path) -> Settings:
     """The fixture course released once (read-only for tests: copy it to change it)."""
     settings = Settings(notebooks=FIXTURE_COURSE, course_dir=workspace / "released" / "course",

@@ -161,7 +161,8 @@ def _kernel_python() -> str:
 
 
 @pytest.mark.integration
-def test_sandboxed_submission_cannot_read_another_learners_work(released, workspace, sandbox_account) -> None:
+def test_sandboxed_submission_cannot_read_another_learners_work(released, workspace, sandbox_account,
+                                                               closed_data_dir) -> None:
     settings = copy_course(released, workspace / "sandbox" / "course")
     secret = "ALICE-SECRET-ANSWER-0451"
     alice = solved(settings, ASSIGNMENT)
@@ -170,8 +171,8 @@ def test_sandboxed_submission_cannot_read_another_learners_work(released, worksp
     mallory = solved(settings, ASSIGNMENT, {"public_count": (
         f"print(open({str(alice_file)!r}).read())\nn_public = None")})
     submit(settings, "mallory", ASSIGNMENT, mallory)
-    code = run_cli(*course_args(settings), "autograde", "--workers", "2", "--quiet",
-                   "--sandbox-user", sandbox_account, "--kernel-python", _kernel_python())
+    code = run_cli(*course_args(settings), "--data-dir", closed_data_dir, "autograde", "--workers", "2",
+                   "--quiet", "--sandbox-user", sandbox_account, "--kernel-python", _kernel_python())
     assert code == 0
     found = statuses(settings)
     assert found[f"alice/{ASSIGNMENT}"]["status"] == "graded"

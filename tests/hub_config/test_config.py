@@ -135,6 +135,14 @@ def test_k8s_answer_key_is_a_read_only_volume_of_the_grading_job_alone() -> None
     [mount] = [m for m in container["volumeMounts"] if m["name"] == "answer-key"]
     assert mount["readOnly"] is True and mount["mountPath"].endswith("/answer_key")
     assert container["command"][:3] == ["python", "-m", "grading"] and "autograde" in container["command"]
+    # Learners' kernels run as grading accounts of the image, which cannot read the key.
+    command = container["command"]
+    accounts = command[command.index("--sandbox-user") + 1].split(",")
+    assert len(accounts) >= 2 and "root" not in accounts
+    docker = (K8S / "Dockerfile").read_text()
+    assert all(f"useradd --system --no-create-home --shell /usr/sbin/nologin {a}" in docker for a in accounts)
+    assert set(container["securityContext"]["capabilities"]["add"]) <= {
+        "CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"}
     [claim] = [d for d in docs
                if d["kind"] == "PersistentVolumeClaim" and d["metadata"]["name"] == "fj-answer-key"]
     assert claim["spec"]["accessModes"] == ["ReadOnlyMany"]

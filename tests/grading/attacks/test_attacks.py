@@ -67,8 +67,10 @@ def pool() -> Iterator[list]:
         subprocess.run(["groupdel", account.name], check=False, capture_output=True)
 
 
-def _grader(settings: Settings, accounts: list, *extra: str, env: dict | None = None) -> list[str]:
-    return [sys.executable, "-m", "grading", *course_args(settings), "autograde", "--quiet",
+def _grader(settings: Settings, accounts: list, *extra: str, data: Path) -> list[str]:
+    """The grading command; ``data`` is a dataset whose answer key the accounts cannot read."""
+    return [sys.executable, "-m", "grading", *course_args(settings), "--data-dir", str(data),
+            "autograde", "--quiet",
             "--sandbox-user", ",".join(a.name for a in accounts), "--kernel-python", _kernel_python(),
             *extra]
 
@@ -102,7 +104,7 @@ def _leftovers(accounts: list, grader_pid: int) -> list[str]:
     return found
 
 
-def test_no_attack_works_in_a_batch(released, workspace, pool) -> None:
+def test_no_attack_works_in_a_batch(released, workspace, pool, closed_data_dir) -> None:
     settings = copy_course(released, workspace / "attacks" / "course")
     right = solved(settings, ASSIGNMENT)
     for attack in ATTACKS:
@@ -122,7 +124,7 @@ def test_no_attack_works_in_a_batch(released, workspace, pool) -> None:
     grader = subprocess.Popen(
         _grader(settings, pool, "--workers", "2", "--timeout", str(CELL_TIMEOUT), "--notebook-timeout",
                 str(NOTEBOOK_TIMEOUT), "--memory-mb", str(MEMORY_MB), "--notebook-output-mb",
-                str(NOTEBOOK_OUTPUT_MB)),
+                str(NOTEBOOK_OUTPUT_MB), data=closed_data_dir),
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # While it runs: the grader's own /proc/<pid>/environ holds no secret (it re-executed itself).
     time.sleep(3)
@@ -191,7 +193,8 @@ def _alive(pids: list[int]) -> list[int]:
     return alive
 
 
-def test_sigterm_stops_every_worker_and_kernel_and_the_next_run_finishes(released, workspace, pool) -> None:
+def test_sigterm_stops_every_worker_and_kernel_and_the_next_run_finishes(released, workspace, pool,
+                                                                         closed_data_dir) -> None:
     settings = copy_course(released, workspace / "sigterm" / "course")
     right = solved(settings, ASSIGNMENT)
     slow = json.loads(json.dumps(right))
@@ -204,7 +207,7 @@ def test_sigterm_stops_every_worker_and_kernel_and_the_next_run_finishes(release
     for student in students:
         write(settings.submitted(student, ASSIGNMENT), slow)
 
-    grader = subprocess.Popen(_grader(settings, pool, "--workers", "2", "--timeout", "30"), cwd=REPO,
+    grader = subprocess.Popen(_grader(settings, pool, "--workers", "2", "--timeout", "30", data=closed_data_dir), cwd=REPO,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     uids = [a.uid for a in pool]
     deadline = time.monotonic() + 60
@@ -225,7 +228,7 @@ def test_sigterm_stops_every_worker_and_kernel_and_the_next_run_finishes(release
     recorded = json.loads(settings.status_file.read_text()) if settings.status_file.exists() else {}
     assert len(recorded) < 4
 
-    again = subprocess.run(_grader(settings, pool, "--workers", "2", "--timeout", "30"), cwd=REPO,
+    again = subprocess.run(_grader(settings, pool, "--workers", "2", "--timeout", "30", data=closed_data_dir), cwd=REPO,
                            capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     statuses = json.loads(settings.status_file.read_text())

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -128,27 +126,10 @@ def _append(nb: dict, grade_id: str, code: str) -> dict:
     return nb
 
 
-def _closed_data_dir(workspace: Path) -> Path:
-    """The classroom dataset as the workshop server keeps it: answer_key/ closed to the grading
-    accounts (root only here), everything else readable."""
-    data = workspace / "closed-data"
-    if data.exists():
-        return data
-    data.mkdir()
-    for entry in DATA_DIR.iterdir():
-        if entry.name != "answer_key":
-            os.symlink(entry, data / entry.name)
-    key = data / "answer_key"
-    key.mkdir(mode=0o700)
-    for name in ("cafcass_person_key.parquet", "cafcass_case_truth.parquet"):
-        shutil.copyfile(DATA_DIR / "answer_key" / name, key / name)
-    key.chmod(0o700)
-    return data
-
-
-def test_tampering_earns_nothing_and_shows_no_hidden_test(released, workspace, pool) -> None:  # noqa: F811
+def test_tampering_earns_nothing_and_shows_no_hidden_test(released, workspace, pool,  # noqa: F811
+                                                          closed_data_dir) -> None:
     settings = copy_course(released, workspace / "tampering" / "course")
-    data = _closed_data_dir(workspace)
+    data = closed_data_dir
     blank = learner_version(settings, ASSIGNMENT)
     for student, code in TAMPERING.items():
         write(settings.submitted(student, ASSIGNMENT), _append(blank, "public_count", code))
