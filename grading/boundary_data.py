@@ -30,6 +30,7 @@ MAX_ITEMS = 2_000_000  # JSON values in one manifest
 MAX_DEPTH = 40
 FILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,80}\.(parquet|npy|json)$")
 NUMPY_KINDS = "biufcmM"
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
 
 class Unencodable(TypeError):
@@ -108,6 +109,9 @@ class Writer:
             return {"$t": "index", "v": self._frame(value.to_series(index=range(len(value))))}
         if isinstance(value, np.ndarray):
             return self._array(value)
+        if isinstance(value, np.random.Generator):  # a seeded generator an exercise passes in
+            state = value.bit_generator.state
+            return {"$t": "rng", "bit_generator": str(state.get("bit_generator")), "state": self.encode(state)}
         if isinstance(value, re.Pattern):
             return {"$t": "re", "p": value.pattern, "f": int(value.flags)}
         if isinstance(value, list):
@@ -324,6 +328,16 @@ class Reader:
                 return dict(zip(keys, values, strict=True))
             except TypeError:
                 raise BadData("a dict key that cannot be a key") from None
+        if tag == "rng":
+            name = entry.get("bit_generator")
+            if name not in BIT_GENERATORS:
+                _bad("random generator")
+            bit_generator = getattr(np.random, name)()
+            try:
+                bit_generator.state = self.decode(entry.get("state"), depth + 1)
+            except (TypeError, ValueError, KeyError):
+                raise BadData("a random generator state that does not fit its generator") from None
+            return np.random.Generator(bit_generator)
         if tag == "re":
             try:
                 return re.compile(_str(entry.get("p")), _int(entry.get("f")) & ~re.DEBUG)

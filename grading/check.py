@@ -534,7 +534,6 @@ def _check(assignment: Assignment, data_dir: Path, timeout: int, result: CheckRe
                                                               progress=False)}
     for student in variants:
         outcome = outcomes[student]
-        print("DEBUG", assignment.id, student, round(outcome.seconds, 1), outcome.status, outcome.message[:300], flush=True)
         if outcome.status not in ("graded",) and student != "tampered":
             result.problems.append(f"the {student} version ended with status {outcome.status}: "
                                    f"{outcome.message}")
