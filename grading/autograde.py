@@ -695,7 +695,7 @@ def _execute(nb, task: Task, name: str, options: Options, contained: Contained, 
         config.SandboxedKernelManager.sandbox_gid = account.gid
     before = _listing(work)
     executor = GradingExecute(config=config)
-    executor.replay_factory = _replay_factory(task, name, options, account, work)
+    executor.replay_factory = _replay_factory(task, name, options, contained, work)
     resources = _resources(task, name, options.db_url, str(work))
     nb.metadata.setdefault("kernelspec", {})["name"] = "python3"
     try:
@@ -742,7 +742,7 @@ def _execute(nb, task: Task, name: str, options: Options, contained: Contained, 
         nb, resources = preprocessor(config=Config())(nb, resources)
 
 
-def _replay_factory(task: Task, name: str, options: Options, account, work: Path):
+def _replay_factory(task: Task, name: str, options: Options, contained: Contained, work: Path):
     """What starts the trusted replay of one notebook once its learner kernel runs. Its two
     folders sit in the scratch root, which only root (or the grading account) can list: the
     boundary folder belongs to the kernel's account, which writes its answers there; the
@@ -756,12 +756,13 @@ def _replay_factory(task: Task, name: str, options: Options, account, work: Path
     def start(connection_file: str) -> TrustedReplay:
         root = Path(options.scratch_root)
         boundary = Path(tempfile.mkdtemp(prefix="boundary-", dir=root))
-        give_to(boundary, account)
+        give_to(boundary, contained.account)
         trusted = prepare_trusted_dir(Path(task.source), Path(tempfile.mkdtemp(prefix="trusted-", dir=root)))
         channel = Path(tempfile.mkdtemp(prefix="channel-", dir=root))
         _SCRATCH.extend([boundary, trusted, channel])
         return TrustedReplay(Path(task.source) / f"{name}.ipynb", connection_file, boundary, trusted,
-                             channel, work, options.timeout, options.data_dir)
+                             channel, work, options.timeout, options.data_dir, contained.cgroup_paths,
+                             options.memory_mb)
 
     return start
 

@@ -16,6 +16,7 @@ is parsed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import io
 import json
@@ -111,7 +112,8 @@ class Writer:
             return self._array(value)
         if isinstance(value, np.random.Generator):  # a seeded generator an exercise passes in
             state = value.bit_generator.state
-            return {"$t": "rng", "bit_generator": str(state.get("bit_generator")), "state": self.encode(state)}
+            return {"$t": "rng", "bit_generator": str(state.get("bit_generator")),
+                    "state": self.encode(state)}
         if isinstance(value, re.Pattern):
             return {"$t": "re", "p": value.pattern, "f": int(value.flags)}
         if isinstance(value, list):
@@ -133,6 +135,7 @@ class Writer:
         frame = value.to_frame() if is_series else value
         labels = [self.encode(c) for c in frame.columns]
         index_names = [self.encode(n) for n in frame.index.names]
+        column_names = [self.encode(n) for n in frame.columns.names]
         safe = frame.copy(deep=False)
         safe.columns = [f"c{i}" for i in range(len(frame.columns))]
         safe.index = safe.index.set_names([f"i{i}" for i in range(frame.index.nlevels)])
@@ -140,11 +143,13 @@ class Writer:
         try:
             safe.to_parquet(buffer, engine="pyarrow", index=True)
         except Exception:  # noqa: BLE001 (mixed types in a column: cell by cell as JSON instead)
-            return self._frame_cells(frame, labels, index_names, value if is_series else None)
+            entry = self._frame_cells(frame, labels, index_names, value if is_series else None)
+            entry["column_names"] = column_names
+            return entry
         name = self._file("parquet")
         self._write(name, buffer.getvalue())
         entry = {"$t": "series" if is_series else "frame", "file": name, "columns": labels,
-                 "index_names": index_names}
+                 "index_names": index_names, "column_names": column_names}
         if is_series:
             entry["name"] = self.encode(value.name)
         return entry
@@ -179,10 +184,8 @@ class Writer:
         directory = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         try:
             tmp = name + ".part"
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp, dir_fd=directory)
-            except FileNotFoundError:
-                pass
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=directory)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -235,7 +238,7 @@ class Reader:
         self.items = 0
 
     def read_bytes(self, name: str) -> bytes:
-        if not isinstance(name, str) or not FILE_NAME.match(name):
+        if not isinstance(name, str) or not FILE_NAME.fullmatch(name):
             raise BadData(f"a file name the grader did not write: {name!r}"[:200])
         directory = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         try:
@@ -270,6 +273,20 @@ class Reader:
             raise BadData(f"{name} is not valid JSON ({type(err).__name__})") from None
 
     def decode(self, entry, depth: int = 0):
+        """The value an entry stands for; BadData, and nothing else, for any entry that is not
+        one the other side's Writer could have made."""
+        if depth:
+            return self._decode(entry, depth)
+        try:
+            return self._decode(entry, depth)
+        except BadData:
+            raise
+        except RecursionError:
+            raise BadData("an entry nested too deeply") from None
+        except Exception as err:  # noqa: BLE001 (pandas, numpy and pyarrow raise many kinds)
+            raise BadData(f"an entry that cannot be read ({type(err).__name__})") from None
+
+    def _decode(self, entry, depth: int = 0):
         np, pd = _frame_types()
         self.items += 1
         if self.items > MAX_ITEMS or depth > MAX_DEPTH:
@@ -361,6 +378,12 @@ class Reader:
             return np.array(self.decode(items, depth + 1), dtype=object)
         raise BadData(f"an unknown type tag {tag!r}"[:100])
 
+    def _column_names(self, entry: dict, frame, depth: int) -> list:
+        names = [self.decode(n, depth + 1) for n in _list(entry.get("column_names", [None]))]
+        if len(names) != frame.columns.nlevels:
+            raise BadData("a frame whose column names do not match its labels")
+        return names
+
     def _frame(self, entry: dict, is_series: bool, depth: int):
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -372,7 +395,10 @@ class Reader:
                        for i in range(parquet.metadata.num_row_groups))
             if size > MAX_FRAME_BYTES:
                 raise BadData(f"a frame of more than {MAX_FRAME_BYTES // 2**20} MB")
-            frame = parquet.read().to_pandas()
+            table = parquet.read()
+            if table.nbytes > MAX_FRAME_BYTES:
+                raise BadData(f"a frame of more than {MAX_FRAME_BYTES // 2**20} MB once decoded")
+            frame = table.to_pandas()
         except BadData:
             raise
         except Exception as err:  # pyarrow raises many types for a malformed file
@@ -383,6 +409,7 @@ class Reader:
             raise BadData("a frame whose labels do not match its file")
         try:
             frame.columns = _labels(labels)
+            frame.columns = frame.columns.set_names(self._column_names(entry, frame, depth))
             frame.index = frame.index.set_names(names)
         except (TypeError, ValueError):
             raise BadData("frame labels that cannot label a frame") from None
@@ -399,7 +426,8 @@ def _cells(self, entry: dict, depth: int):
     labels = [self.decode(c, depth + 1) for c in _list(entry.get("columns"))]
     index = [self.decode(v, depth + 1) for v in _list(entry.get("index"))]
     dtypes = _list(entry.get("dtypes"))
-    if len(columns) != len(labels) or len(dtypes) != len(labels) or any(len(c) != len(index) for c in columns):
+    if len(columns) != len(labels) or len(dtypes) != len(labels) \
+            or any(len(c) != len(index) for c in columns):
         raise BadData("a frame whose cells do not match its labels")
     data = {}
     for position, (column, dtype) in enumerate(zip(columns, dtypes, strict=True)):
@@ -411,8 +439,10 @@ def _cells(self, entry: dict, depth: int):
     try:
         frame.index = pd.MultiIndex.from_tuples(index) if index and all(isinstance(i, tuple) for i in index) \
             else pd.Index(index)
-        frame.index = frame.index.set_names([self.decode(n, depth + 1) for n in _list(entry.get("index_names"))])
+        names = [self.decode(n, depth + 1) for n in _list(entry.get("index_names"))]
+        frame.index = frame.index.set_names(names)
         frame.columns = _labels(labels)
+        frame.columns = frame.columns.set_names(self._column_names(entry, frame, depth))
     except (TypeError, ValueError):
         raise BadData("frame labels that cannot label a frame") from None
     if "series_name" in entry:
@@ -429,12 +459,12 @@ def _labels(labels: list):
     _, pd = _frame_types()
     if labels and all(isinstance(label, tuple) for label in labels):
         return pd.MultiIndex.from_tuples(labels)
-    return pd.Index(labels, dtype=object) if labels else pd.RangeIndex(0)
+    return pd.Index(labels) if labels else pd.RangeIndex(0)
 
 
 def _checked_dtype(name) -> str:
     np, _ = _frame_types()
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9\[\], ]{1,40}", name):
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9\[\], ]{1,40}", name):
         _bad("a numpy dtype")
     try:
         dtype = np.dtype(name)

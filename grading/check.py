@@ -438,12 +438,14 @@ def _errors(nb: object, test_cells: bool) -> list[str]:
 TAMPER = r'''
 import ast, base64
 _ip = get_ipython()
-_ip.input_transformers_cleanup.append(lambda lines: ["pass\n"] if any("assert" in l for l in lines) else lines)
+_ip.input_transformers_cleanup.append(
+    lambda lines: ["pass\n"] if any("assert" in l for l in lines) else lines)
 class _DropAsserts(ast.NodeTransformer):
     def visit_Assert(self, node):
         return ast.Pass()
 _ip.ast_transformers.append(_DropAsserts())
-_ip.events.register("pre_run_cell", lambda info: print("CELL", base64.b64encode(info.raw_cell.encode()).decode()))
+_ip.events.register("pre_run_cell",
+                    lambda info: print("CELL", base64.b64encode(info.raw_cell.encode()).decode()))
 class _Any:
     def __eq__(self, other): return True
     __ne__ = lambda self, other: False
@@ -575,9 +577,9 @@ def _b64_hides(line: str, source, shown: str) -> bool:
     import base64
 
     for cell in source.cells:
-        if cells.is_test_cell(cell) and line in cell.source:
-            if base64.b64encode(cell.source.encode()).decode() in shown:
-                return True
+        if cells.is_test_cell(cell) and line in cell.source \
+                and base64.b64encode(cell.source.encode()).decode() in shown:
+            return True
     return False
 
 

@@ -16,6 +16,7 @@ imports from. Only data suffixes are copied, never code.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -35,7 +36,7 @@ DATA_SUFFIXES = {".json", ".csv", ".tsv", ".txt", ".md", ".parquet", ".png", ".j
 MAX_COPIED_FILE = 50 * 2**20
 MAX_COPIED_TOTAL = 200 * 2**20
 MAX_COPIED_FILES = 500
-SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,120}$")
+SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\- ]{0,120}")
 RUNNER_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "FJ_DATA_DIR", "HOME")
 
 
@@ -49,8 +50,9 @@ class Step:
 
 
 def bound_names(source: str) -> tuple[list[str], list[str]]:
-    """The names a cell binds at its top level (assignments, loops, ``with``, definitions), and
-    its import statements (as source lines), in order. Only the author's source is read."""
+    """The names a cell binds at its top level (assignments, loops, ``with``, ``match``,
+    definitions, ``:=`` outside lambdas), and its import statements (as source lines), in order.
+    Only the author's source is read."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -71,38 +73,57 @@ def bound_names(source: str) -> tuple[list[str], list[str]]:
         elif isinstance(node, ast.Starred):
             targets(node.value)
 
+    def walruses(node: ast.AST) -> None:
+        """``:=`` binds in the cell's scope, even inside a comprehension, but not in a lambda."""
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Lambda):
+                continue
+            if isinstance(child, ast.NamedExpr):
+                targets(child.target)
+            walruses(child)
+
+    def captures(pattern: ast.AST) -> None:
+        for child in ast.walk(pattern):
+            name = getattr(child, "name", None) if isinstance(child, (ast.MatchAs, ast.MatchStar)) else None
+            if isinstance(child, ast.MatchMapping):
+                name = child.rest
+            if isinstance(name, str):
+                add(name)
+
     def walk(body: list[ast.stmt]) -> None:
         for node in body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 add(node.name)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
                 imports.append(ast.unparse(node))
-            elif isinstance(node, ast.Assign):
+                continue
+            if isinstance(node, ast.Assign):
                 for target in node.targets:
                     targets(target)
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
                 targets(node.target)
-            elif isinstance(node, (ast.For, ast.AsyncFor)):
-                targets(node.target)
-                walk(node.body)
-                walk(node.orelse)
             elif isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
                     if item.optional_vars is not None:
                         targets(item.optional_vars)
-                walk(node.body)
-            elif isinstance(node, (ast.If, ast.While)):
-                walk(node.body)
-                walk(node.orelse)
-            elif isinstance(node, ast.Try):
-                walk(node.body)
-                for handler in node.handlers:
-                    walk(handler.body)
-                walk(node.orelse)
-                walk(node.finalbody)
-            for child in ast.walk(node) if isinstance(node, (ast.Assign, ast.Expr, ast.AugAssign)) else []:
-                if isinstance(child, ast.NamedExpr):
-                    targets(child.target)
+            elif isinstance(node, ast.Match):
+                for case in node.cases:
+                    captures(case.pattern)
+            for attribute in ("test", "iter", "value", "subject", "items", "exc", "msg"):
+                part = getattr(node, attribute, None)
+                for piece in part if isinstance(part, list) else [part]:
+                    if isinstance(piece, ast.AST) and not isinstance(piece, ast.Lambda):
+                        if isinstance(piece, ast.NamedExpr):
+                            targets(piece.target)
+                        walruses(piece)
+            walk(getattr(node, "body", []) or [])
+            for handler in getattr(node, "handlers", []) or []:
+                walk(handler.body)
+            for case in getattr(node, "cases", []) or []:
+                walk(case.body)
+            for attribute in ("orelse", "finalbody"):
+                walk(getattr(node, attribute, []) or [])
     walk(tree.body)
     return names, imports
 
@@ -122,8 +143,8 @@ def read_plan(source_notebook: Path) -> list[Step]:
                 (alias.asname or alias.name).split(".")[0]
                 for line in imports for node in ast.parse(line).body
                 for alias in getattr(node, "names", [])}
-            steps.append(Step("answer", gid, names=[n for n in names if n not in set_up and n not in imported],
-                              imports="\n".join(imports)))
+            answer = [n for n in names if n not in set_up and n not in imported]
+            steps.append(Step("answer", gid, names=answer, imports="\n".join(imports)))
         elif cells.is_test_cell(cell):
             steps.append(Step("test", gid, source=cell.source))
         else:
@@ -140,7 +161,8 @@ class TrustedReplay:
     """One notebook's trusted process, driven cell by cell as the learner's kernel advances."""
 
     def __init__(self, source_notebook: Path, connection_file: str, boundary: Path, trusted_dir: Path,
-                 channel: Path, work: Path, timeout: float, data_dir: str) -> None:
+                 channel: Path, work: Path, timeout: float, data_dir: str, cgroups: list[str] | None = None,
+                 memory_mb: int = 0) -> None:
         self.steps = read_plan(source_notebook)
         self.position = 0
         self.boundary = boundary
@@ -161,7 +183,7 @@ class TrustedReplay:
         self.pid = _zygote(data_dir).spawn({
             "connection_file": connection_file, "folder": str(boundary), "cwd": str(trusted_dir),
             "timeout": timeout, "env": env, "requests": str(channel / "requests"),
-            "replies": str(channel / "replies")})
+            "replies": str(channel / "replies"), "cgroups": list(cgroups or []), "memory_mb": memory_mb})
         self._connect(channel)
 
     def _connect(self, channel: Path, patience: float = 30.0) -> None:
@@ -243,10 +265,12 @@ class TrustedReplay:
         and whether a learner function had to be stopped (``stuck``)."""
         step = self._advance(gid)
         if step is None:
-            return {"passed": False, "shown": "this check could not be run (it was moved after a later check)"}
+            return {"passed": False,
+                    "shown": "this check could not be run (it was moved after a later check)"}
         reply = self._request({"op": "test", "source": step.source}, self._limit())
         if not reply.get("ok"):
-            return {"passed": False, "shown": "the grader could not run this check", "stuck": reply.get("stuck")}
+            return {"passed": False, "shown": "the grader could not run this check",
+                    "stuck": reply.get("stuck")}
         self.results[gid] = reply
         return reply
 
@@ -272,16 +296,12 @@ class TrustedReplay:
 
     def close(self) -> None:
         if self.pid and _alive(self.pid):
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(self.pid, signal.SIGKILL)
-            except OSError:
-                pass
         for stream in (self.requests, self.replies):
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         self.requests = self.replies = None
 
 
@@ -354,7 +374,7 @@ def _data_files(root: Path) -> dict[str, tuple[int, int]]:
         except OSError:
             return
         for entry in entries:
-            if len(found) >= MAX_COPIED_FILES or not SAFE_PART.match(entry.name):
+            if len(found) >= MAX_COPIED_FILES or not SAFE_PART.fullmatch(entry.name):
                 continue
             try:
                 info = entry.stat(follow_symlinks=False)

@@ -99,11 +99,9 @@ def answer_key_readers(data_dir: Path, accounts: list[Account]) -> list[str]:
             groups = set(os.getgrouplist(account.name, account.gid))
         except OSError:
             groups = {account.gid}
-        if info.st_uid == account.uid and mode & 0o500 == 0o500:
-            readers.append(account.name)
-        elif info.st_gid in groups and mode & 0o050 == 0o050:
-            readers.append(account.name)
-        elif mode & 0o005 == 0o005:
+        as_owner = info.st_uid == account.uid and mode & 0o500 == 0o500
+        as_group = info.st_gid in groups and mode & 0o050 == 0o050
+        if as_owner or as_group or mode & 0o005 == 0o005:
             readers.append(account.name)
     return readers
 

@@ -25,6 +25,7 @@ could quote the expected values.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -230,8 +231,16 @@ class LearnerFunction:
             except BadData as err:
                 raise LearnerError(f"{self.__name__} returned something the grader cannot read "
                                    f"({err})") from None
-        kind, message = str(reply.get("type", "Error"))[:60], str(reply.get("message", ""))[:300]
-        raise learner_exception(kind)(f"{self.__name__}(...) raised {kind}: {message}")
+        # Only the exception's type: its message is the learner's own text, and could quote a
+        # hidden test's inputs into the feedback.
+        kind = str(reply.get("type", "Error"))[:60]
+        if kind == "NotData":
+            raise LearnerError(f"your function {self.__name__} returned a value the grader cannot read "
+                               "as data")
+        if not kind.isidentifier():
+            kind = "Error"
+        raise learner_exception(kind)(f"your function {self.__name__} raised {kind} on one of the "
+                                      "grader's inputs")
 
     def __repr__(self) -> str:
         return f"<your function {self.__name__}>"
@@ -279,7 +288,8 @@ class TrustedShell:
                 except BadData as err:
                     value = Unavailable(name, "value", str(err))
             else:
-                value = Unavailable(name, str(entry.get("type", "object"))[:100], str(entry.get("why", ""))[:200])
+                value = Unavailable(name, str(entry.get("type", "object"))[:100],
+                                    str(entry.get("why", ""))[:200])
             if isinstance(value, Unavailable):
                 unavailable[name] = repr(value)
             self.shell.user_ns[name] = value
@@ -371,10 +381,8 @@ def serve(args: argparse.Namespace) -> int:
             reply = {"ok": False, "error": f"{type(err).__name__}: {err}"[:SHOWN_MAX]}
         except Exception as err:  # noqa: BLE001 (one bad request never ends the replay)
             reply = {"ok": False, "error": f"{type(err).__name__}: {str(err)[:300]}"}
-        try:
+        with contextlib.suppress(LearnerTimeout):
             kernel.end_session()
-        except LearnerTimeout:
-            pass
         reply["stuck"] = kernel.stuck
         replies.write(json.dumps(reply, default=str) + "\n")
     return 0
@@ -425,6 +433,7 @@ def _replay_child(request: dict) -> int:
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     containment.die_with_parent(signal.SIGKILL)
+    _bound_memory(request.get("cgroups") or [], int(request.get("memory_mb") or 0))
     os.chdir(request["cwd"])
     os.environ.update({str(k): str(v) for k, v in request.get("env", {}).items()})
     requests = os.open(request["requests"], os.O_RDONLY)
@@ -436,6 +445,25 @@ def _replay_child(request: dict) -> int:
     sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 (not the zygote's buffer)
     return serve(argparse.Namespace(connection_file=request["connection_file"], folder=request["folder"],
                                     timeout=float(request["timeout"])))
+
+
+def _bound_memory(cgroups: list[str], memory_mb: int) -> None:
+    """The replay parses what a learner wrote: it joins the submission's cgroup, so that its
+    memory counts against the submission's own limit and it is killed with it; without a cgroup,
+    its address space is bounded instead."""
+    import resource
+
+    joined = False
+    for folder in cgroups:
+        try:
+            with open(os.path.join(str(folder), "cgroup.procs"), "w", encoding="ascii") as procs:
+                procs.write(str(os.getpid()))
+            joined = True
+        except OSError:
+            continue
+    if not joined and memory_mb > 0:
+        limit = memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,10 +28,15 @@ def round_trip(folder: Path, value):
 
 
 def same_frame(out: pd.DataFrame, expected: pd.DataFrame) -> None:
-    # The column labels' Index dtype is not kept (labels come back in an object Index); the
-    # labels themselves, their order and every column's values and dtype must be.
-    pdt.assert_frame_equal(out, expected, check_column_type=False)
+    pdt.assert_frame_equal(out, expected)
     assert list(out.columns) == list(expected.columns)
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
 
 
 class EqualsEverything(int):
@@ -60,12 +65,14 @@ def test_frame_with_awkward_labels_and_dtypes(tmp_path):
     assert out.index.name == "case_id"
 
 
-def test_frame_with_multiindex_columns(tmp_path):
-    """Tuple column labels (a pivot, an ``agg`` with several functions) come back as a MultiIndex."""
+def test_multiindex_columns_and_nested_frames(tmp_path):
+    """Tuple column labels (a pivot, an ``agg`` with several functions) come back as a
+    MultiIndex; frames inside dicts (one table per region) come back as frames."""
     frame = pd.DataFrame({("count", "a"): [1, 2], ("count", "b"): [3, 4], ("mean", "a"): [0.5, 1.0]})
-    out = round_trip(tmp_path, frame)
-    assert isinstance(out.columns, pd.MultiIndex)
-    same_frame(out, frame)
+    out = round_trip(tmp_path, {"by_region": {"north": frame, "south": pd.DataFrame({"n": [3]})}})
+    assert isinstance(out["by_region"]["north"].columns, pd.MultiIndex)
+    same_frame(out["by_region"]["north"], frame)
+    same_frame(out["by_region"]["south"], pd.DataFrame({"n": [3]}))
 
 
 def test_named_series_and_index(tmp_path):
@@ -108,13 +115,6 @@ def test_plain_python_values(tmp_path):
     assert out == mapping and list(out) == [1, (2, "b"), "s"]
 
 
-def test_nested_dict_of_frames(tmp_path):
-    value = {"by_region": {"north": pd.DataFrame({"n": [1, 2]}), "south": pd.DataFrame({"n": [3]})}}
-    out = round_trip(tmp_path, value)
-    same_frame(out["by_region"]["north"], value["by_region"]["north"])
-    same_frame(out["by_region"]["south"], value["by_region"]["south"])
-
-
 def test_times_missing_markers_and_patterns(tmp_path):
     values = [pd.Timestamp("2024-01-01 12:00:00.000000001"), pd.Timestamp("2024-06-01 12:00", tz="UTC"),
               pd.Timedelta("1 day 3ns"), dt.date(2024, 2, 29), dt.datetime(2024, 1, 1, 9, 30)]
@@ -127,14 +127,19 @@ def test_times_missing_markers_and_patterns(tmp_path):
     assert pattern.pattern == r"^[A-Z]\d+$" and pattern.flags & re.IGNORECASE and pattern.match("a12")
 
 
+def test_mixed_type_frame_and_seeded_generator(tmp_path):
+    """A column of mixed types crosses cell by cell; a seeded generator an exercise passes in
+    crosses as its state and draws the same numbers."""
+    frame = pd.DataFrame({"v": [1, "x", 2.5], "n": [1, 2, 3]}, index=pd.Index(["p", "q", "r"], name="k"))
+    same_frame(round_trip(tmp_path, frame), frame)
+    out = round_trip(tmp_path, np.random.default_rng(42))
+    assert isinstance(out, np.random.Generator)
+    assert out.random(3).tolist() == np.random.default_rng(42).random(3).tolist()
+
+
 def test_a_str_subclass_arrives_as_plain_text(tmp_path):
-    class Sneaky(str):
-        def __eq__(self, other):
-            return True
-
-        __hash__ = str.__hash__
-
-    out = round_trip(tmp_path, Sneaky("x"))
+    sneaky = type("Sneaky", (str,), {"__eq__": lambda self, other: True, "__hash__": str.__hash__})
+    out = round_trip(tmp_path, sneaky("x"))
     assert type(out) is str and out != "y"
 
 
@@ -148,17 +153,12 @@ def test_a_str_subclass_arrives_as_plain_text(tmp_path):
     (1, {2, EqualsEverything(3)}),
     object(),
     np.array([object(), EqualsEverything(1)], dtype=object),
-], ids=["eq-int", "in-list", "dict-value", "dict-key", "nested", "object", "object-array"])
+    pd.DataFrame({"mixed": [EqualsEverything(1), "a"]}),
+    nested(boundary_data.MAX_DEPTH + 5),
+], ids=["eq-int", "in-list", "dict-value", "dict-key", "nested", "object", "object-array", "frame-cell",
+        "too-deep"])
 def test_values_that_are_not_data_do_not_cross(tmp_path, value):
     """An object with its own ``__eq__`` would pass ``answer == expected`` on the trusted side."""
-    with pytest.raises(Unencodable):
-        Writer(str(tmp_path), "a1").encode(value)
-
-
-def test_too_deep_a_value_is_not_encoded(tmp_path):
-    value: list = []
-    for _ in range(boundary_data.MAX_DEPTH + 5):
-        value = [value]
     with pytest.raises(Unencodable):
         Writer(str(tmp_path), "a1").encode(value)
 
@@ -233,19 +233,13 @@ def test_size_limits(tmp_path, monkeypatch):
     {"$t": "np", "dtype": "object", "v": 1},
     {"$t": "re", "p": "(", "f": 0},
     {"$t": "frame", "file": "a1-1.parquet", "columns": [], "index_names": [None]},
+    {"$t": "rng", "bit_generator": "seed", "state": {"$t": "dict", "k": [], "v": []}},
     {"v": 1},
+    nested(boundary_data.MAX_DEPTH + 5),
 ], ids=["unknown-tag", "dict-lengths", "dict-keys-not-list", "float", "object-dtype", "bad-regex",
-        "missing-file", "no-tag"])
+        "missing-file", "rng-not-a-generator", "no-tag", "too-deep"])
 def test_malformed_entries(tmp_path, entry):
     with pytest.raises(BadData):
-        Reader(str(tmp_path)).decode(entry)
-
-
-def test_too_deep_nesting_is_refused(tmp_path):
-    entry: list = []
-    for _ in range(boundary_data.MAX_DEPTH + 5):
-        entry = [entry]
-    with pytest.raises(BadData, match="nested too deeply"):
         Reader(str(tmp_path)).decode(entry)
 
 
@@ -317,3 +311,41 @@ def test_unavailable_fails_on_any_use():
             use()
     assert (model is None) is False
     assert "model" in repr(model)
+
+
+def test_frames_keep_their_column_labels_exactly(tmp_path):
+    """An exercise may ask for columns named "age_group", and a hidden test may compare whole
+    frames: the column index keeps its name and dtype across the boundary."""
+    frame = pd.DataFrame({"a": [1], "b": [2]})
+    frame.columns.name = "age_group"
+    out = round_trip(tmp_path, frame)
+    pdt.assert_frame_equal(out, frame)
+    assert out.columns.name == "age_group"
+
+
+def test_numpy_dates_with_any_unit_cross(tmp_path):
+    for value in (np.datetime64("2024-01-01"), np.datetime64("2024-01", "M"), np.timedelta64(3, "D")):
+        out = round_trip(tmp_path, value)
+        assert out == value and out.dtype == value.dtype
+
+
+@pytest.mark.parametrize("entry", [
+    {"$t": "np", "dtype": "int8", "v": 1_000_000},
+    {"$t": "np", "dtype": "datetime64[ns]", "v": 2**70},
+    {"$t": "ts", "v": "garbage"},
+    {"$t": "date", "v": "x"},
+    {"$t": "td", "v": 2**70},
+    {"$t": "rng", "bit_generator": "MT19937", "state": {"$t": "dict", "k": [], "v": []}},
+    {"$t": "cells", "columns": [], "index_names": [None], "index": [], "dtypes": [], "data": [],
+     "series_name": "s"},
+])
+def test_a_hostile_entry_raises_bad_data_and_nothing_else(tmp_path, entry):
+    """Anything else would end the whole capture instead of marking one answer unreadable."""
+    with pytest.raises(BadData):
+        Reader(str(tmp_path)).decode(entry)
+
+
+def test_a_name_with_a_trailing_newline_is_refused(tmp_path):
+    (tmp_path / "a1.json\n").write_text("{}")
+    with pytest.raises(BadData):
+        Reader(str(tmp_path)).read_bytes("a1.json\n")

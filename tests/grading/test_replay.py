@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grading import replay
@@ -106,6 +107,10 @@ totals = None
 ### BEGIN SOLUTION
 import statistics as stats
 from collections import Counter
+try:
+    import tomllib
+except ImportError:
+    tomllib = None
 totals = [sum(row) for row in data]
 mean = stats.mean(totals)
 data = [row[:] for row in data]
@@ -145,10 +150,10 @@ def test_read_plan_from_the_source_notebook(tmp_path):
     answer = steps[2]
     assert answer.names == ["totals", "mean", "counts", "double"]
     assert "data" not in answer.names  # bound by the set-up cell: the source's own value is used
-    for imported in ("math", "stats", "Counter"):
+    for imported in ("math", "stats", "Counter", "tomllib"):  # also when assigned as a fallback
         assert imported not in answer.names
     assert answer.imports.splitlines() == [
-        "import math", "import statistics as stats", "from collections import Counter"]
+        "import math", "import statistics as stats", "from collections import Counter", "import tomllib"]
     assert answer.source == ""  # the solution itself is never run on the trusted side
     test = steps[3]
     assert test.source == TEST
@@ -176,23 +181,25 @@ def test_data_files_skip_links_code_and_odd_names(tmp_path, monkeypatch):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "key.json").write_text('{"expected": 1234567}')
+    (outside / "other.json").write_text('{"expected": 7654321}')
     work = tmp_path / "work"
     work.mkdir()
     (work / "passwd.txt").symlink_to("/etc/passwd")
+    (work / "key.json").symlink_to(outside / "key.json")
     (work / "linked").symlink_to(outside, target_is_directory=True)
-    os.link(outside / "key.json", work / "hard.json")
+    os.link(outside / "other.json", work / "hard.json")
     (work / "pandas.py").write_text("raise SystemExit")
-    (work / "sitecustomize.py").write_text("raise SystemExit")
     (work / "big.csv").write_bytes(b"x" * 200)
     for odd in (".hidden.json", "-dash.json", "tab\tname.json", "new\nline.json"):
         (work / odd).write_text("{}")
     (work / "ok.json").write_text("{}")
     monkeypatch.setattr(replay, "MAX_COPIED_FILE", 100)
     assert set(_data_files(work)) == {"ok.json"}
+    for rel in ("key.json", "hard.json", "big.csv", "linked/key.json"):
+        assert _read_plain(work, rel) is None, rel
+    monkeypatch.setattr(replay, "MAX_COPIED_FILE", 50 * 2**20)
     assert _read_plain(work, "passwd.txt") is None
-    assert _read_plain(work, "hard.json") is None
-    assert _read_plain(work, "big.csv") is None
-    assert _read_plain(work, "linked/key.json") is None  # a folder component that is a link
+    assert _read_plain(work, "big.csv") == b"x" * 200
 
 
 def test_read_plain_follows_no_link_anywhere_on_the_path(tmp_path):
@@ -284,3 +291,28 @@ def test_learner_program_binds_nothing_in_the_learners_namespace():
             sys.modules.pop(LEARNER_MODULE, None)
         else:
             sys.modules[LEARNER_MODULE] = previous
+
+
+def test_walrus_binds_in_conditions_and_comprehensions_but_not_in_lambdas():
+    names, _ = bound_names("if (n := 10) > 5:\n    pass\nf = lambda: (q := 1)\n[y := i for i in range(2)]\n"
+                           "while (w := 0):\n    pass\nfor v in (m := [1]):\n    pass")
+    assert names == ["n", "f", "y", "w", "v", "m"]
+
+
+def test_a_learner_error_never_echoes_its_message():
+    """A learner's function could raise with repr() of a hidden test's inputs: only the type
+    reaches the feedback."""
+    from grading.trusted import LearnerError, LearnerFunction, shown_message
+
+    class Kernel:
+        folder = "."
+
+        def call(self, *args):
+            return {"ok": False, "type": "ValueError", "message": "SECRET-INPUT-0451"}
+
+    function = LearnerFunction(Kernel(), "a1", "soundex")
+    with pytest.raises(ValueError) as caught:
+        function("Robert")
+    assert isinstance(caught.value, LearnerError)
+    shown = shown_message(caught.value)
+    assert "SECRET-INPUT-0451" not in shown and "soundex" in shown and "ValueError" in shown

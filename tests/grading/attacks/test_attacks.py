@@ -207,7 +207,8 @@ def test_sigterm_stops_every_worker_and_kernel_and_the_next_run_finishes(release
     for student in students:
         write(settings.submitted(student, ASSIGNMENT), slow)
 
-    grader = subprocess.Popen(_grader(settings, pool, "--workers", "2", "--timeout", "30", data=closed_data_dir), cwd=REPO,
+    grader = subprocess.Popen(_grader(settings, pool, "--workers", "2", "--timeout", "30",
+                                      data=closed_data_dir), cwd=REPO,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     uids = [a.uid for a in pool]
     deadline = time.monotonic() + 60
@@ -228,7 +229,8 @@ def test_sigterm_stops_every_worker_and_kernel_and_the_next_run_finishes(release
     recorded = json.loads(settings.status_file.read_text()) if settings.status_file.exists() else {}
     assert len(recorded) < 4
 
-    again = subprocess.run(_grader(settings, pool, "--workers", "2", "--timeout", "30", data=closed_data_dir), cwd=REPO,
+    again = subprocess.run(_grader(settings, pool, "--workers", "2", "--timeout", "30",
+                                   data=closed_data_dir), cwd=REPO,
                            capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     statuses = json.loads(settings.status_file.read_text())

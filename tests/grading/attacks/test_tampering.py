@@ -16,7 +16,7 @@ import pytest
 
 from grading import cells
 from grading.check import TAMPER
-from grading.settings import REPO, Settings
+from grading.settings import REPO
 from tests.grading.attacks import ASSIGNMENT, write
 from tests.grading.attacks.test_attacks import _kernel_python, _leftovers, _scores, pool  # noqa: F401
 from tests.grading.conftest import DATA_DIR, copy_course, learner_version, solved
@@ -80,7 +80,8 @@ for name in ["answer_key/cafcass_person_key.parquet", "answer_key/answer_key.duc
 '''
 SHOW_HIDDEN = '''
 import base64
-get_ipython().events.register("pre_run_cell", lambda info: print("CELL", base64.b64encode(info.raw_cell.encode()).decode()))
+get_ipython().events.register(
+    "pre_run_cell", lambda info: print("CELL", base64.b64encode(info.raw_cell.encode()).decode()))
 '''
 DUMP_HISTORY = 'print("HISTORY", base64.b64encode("\\n".join(_ih).encode()).decode(), list(globals()))'
 # Plants links where the grader reads answers, and code where it might import it.
@@ -152,7 +153,8 @@ def test_tampering_earns_nothing_and_shows_no_hidden_test(released, workspace, p
     statuses = json.loads(settings.status_file.read_text())
     totals = {s: sum(v for v in g.values() if v is not None) for s, g in _scores(settings).items()}
     for student in [*TAMPERING, "t9_history", "k1_blank"]:
-        assert totals[student] == 0, (student, _scores(settings)[student], statuses[f"{student}/{ASSIGNMENT}"])
+        assert totals[student] == 0, (student, _scores(settings)[student],
+                                      statuses[f"{student}/{ASSIGNMENT}"])
     assert totals["h1_honest"] == 4 and totals["h2_honest_with_one_line"] == 4, statuses
 
     # No hidden test, in plain text or base64, and no answer-key row reached a graded notebook.
