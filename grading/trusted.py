@@ -246,17 +246,25 @@ class LearnerFunction:
         return f"<your function {self.__name__}>"
 
 
+def trusted_shell():
+    """The process's IPython shell (made once: the zygote makes it before forking), keeping no
+    history file."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    if InteractiveShell.initialized():
+        return InteractiveShell.instance()
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    config.InteractiveShell.colors = "NoColor"
+    return InteractiveShell.instance(config=config)
+
+
 class TrustedShell:
     """The replay: an IPython shell running only the source's own code."""
 
     def __init__(self, kernel: LearnerKernel) -> None:
-        from IPython.core.interactiveshell import InteractiveShell
-        from traitlets.config import Config
-
-        config = Config()
-        config.HistoryManager.hist_file = ":memory:"
-        config.InteractiveShell.colors = "NoColor"
-        self.shell = InteractiveShell.instance(config=config)
+        self.shell = trusted_shell()
         self.kernel = kernel
         self.captures = 0
 
@@ -390,8 +398,9 @@ def serve(args: argparse.Namespace) -> int:
 
 # Imported once by the zygote, so that each notebook's replay starts in milliseconds, not the
 # second these take (a worker grades a notebook every few seconds).
-PRELOAD = ("numpy", "pandas", "pyarrow.parquet", "IPython.core.interactiveshell", "jupyter_client.blocking",
-           "matplotlib.pyplot", "seaborn", "duckdb", "synthetic_data")
+PRELOAD = ("numpy", "pandas", "pyarrow.parquet", "pyarrow.dataset", "pandas.io.parquet",
+           "IPython.core.interactiveshell", "jupyter_client.blocking", "matplotlib.pyplot", "seaborn",
+           "duckdb", "synthetic_data")
 
 
 def zygote() -> int:
@@ -411,6 +420,7 @@ def zygote() -> int:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 (a missing optional library only costs start-up time)
             continue
+    trusted_shell()  # no thread, no file: safe to fork, and each replay starts with it made
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # replays are reaped as they end
     for line in sys.stdin:
         request = json.loads(line)
