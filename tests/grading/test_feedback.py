@@ -65,13 +65,32 @@ def test_hidden_failures_show_their_message(feedback) -> None:
 
 
 @pytest.mark.integration
-def test_output_quoting_hidden_tests_is_withheld(feedback) -> None:
+def test_input_history_holds_no_hidden_test(feedback) -> None:
+    """Hidden tests never run in the learner's kernel, so printing its input history (``In``)
+    shows the visible checks at most; and output that did quote a hidden line would still be
+    withheld by ShowOnlyCheckMessages (below)."""
     import html
 
     page = feedback.feedback("broken_prints_input_history", ASSIGNMENT) / f"{ASSIGNMENT}.html"
     text = html.unescape(page.read_text())
-    assert WITHHELD in text
-    assert "Note from the grader" in text
+    assert "n_public is not None" in text  # the history was printed: the visible checks are in it
+    for hidden in ("expected_public", "person_key", "kid_ids"):
+        assert hidden not in text
+
+
+def test_output_quoting_a_hidden_line_is_withheld() -> None:
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from grading.preprocessors import ShowOnlyCheckMessages
+
+    test = new_code_cell("assert x == 1, 'x is wrong'\n### BEGIN HIDDEN TESTS\nassert secret_value == 42, 'm'\n"
+                         "### END HIDDEN TESTS", metadata={"nbgrader": {"grade": True, "grade_id": "t",
+                                                                         "points": 1}})
+    leak = new_code_cell("print(In)", outputs=[new_output("stream", name="stdout",
+                                                           text="assert secret_value == 42, 'm'")])
+    nb, _ = ShowOnlyCheckMessages().preprocess(new_notebook(cells=[test, leak]), {})
+    shown = str(nb.cells[1].outputs)
+    assert "secret_value" not in shown and WITHHELD in shown
 
 
 @pytest.mark.integration
