@@ -83,9 +83,9 @@ def test_output_quoting_a_hidden_line_is_withheld() -> None:
 
     from grading.preprocessors import ShowOnlyCheckMessages
 
-    test = new_code_cell("assert x == 1, 'x is wrong'\n### BEGIN HIDDEN TESTS\nassert secret_value == 42, 'm'\n"
-                         "### END HIDDEN TESTS", metadata={"nbgrader": {"grade": True, "grade_id": "t",
-                                                                         "points": 1}})
+    source = ("assert x == 1, 'x is wrong'\n### BEGIN HIDDEN TESTS\nassert secret_value == 42, 'm'\n"
+              "### END HIDDEN TESTS")
+    test = new_code_cell(source, metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 1}})
     leak = new_code_cell("print(In)", outputs=[new_output("stream", name="stdout",
                                                            text="assert secret_value == 42, 'm'")])
     nb, _ = ShowOnlyCheckMessages().preprocess(new_notebook(cells=[test, leak]), {})
