@@ -235,7 +235,10 @@ class TrustedReplay:
 
     def _advance(self, gid: str) -> Step | None:
         """Run the source's set-up cells up to the step ``gid`` (skipping answers the learner
-        never reached); returns that step."""
+        never reached); returns that step, or None (running nothing) when no step ahead has that
+        grade id: a cell a submission labelled itself, or one it moved after a later check."""
+        if not any(s.grade_id == gid and s.kind in ("answer", "test") for s in self.steps[self.position:]):
+            return None
         for index in range(self.position, len(self.steps)):
             step = self.steps[index]
             if step.kind == "code":

@@ -316,3 +316,47 @@ def test_a_learner_error_never_echoes_its_message():
     assert isinstance(caught.value, LearnerError)
     shown = shown_message(caught.value)
     assert "SECRET-INPUT-0451" not in shown and "soundex" in shown and "ValueError" in shown
+
+
+@pytest.mark.integration
+def test_hidden_tests_never_reach_the_learners_kernel_even_when_the_replay_fails(tmp_path):
+    """A learner who makes the trusted replay fail (a function that runs out its time, again
+    and again) must not get the old behaviour back: the test cells then score zero, and their
+    hidden part still never runs in the learner's kernel."""
+    from nbformat.v4 import new_notebook
+
+    from grading.execute import GradingExecute
+
+    test = new_code_cell("assert x == 1, 'x is wrong'\n### BEGIN HIDDEN TESTS\nprint('HIDDEN-RAN')\n"
+                         "assert x == 1, 'hidden'\n### END HIDDEN TESTS",
+                         metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 1, "locked": True}})
+    nb = new_notebook(cells=[new_code_cell("x = 1"), test])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+    def broken(_connection_file):
+        raise replay.ReplayError("the trusted grader did not start")
+
+    executor = GradingExecute(timeout=30)
+    executor.replay_factory = broken
+    executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    outputs = str(nb.cells[1].outputs)
+    assert "HIDDEN-RAN" not in outputs
+    assert nb.cells[1].outputs and nb.cells[1].outputs[0]["output_type"] == "error"
+    assert "trusted grader" in outputs
+    assert "### BEGIN HIDDEN TESTS" in nb.cells[1].source  # the cell itself is kept whole
+
+
+def test_a_grade_id_the_source_does_not_have_ahead_runs_nothing():
+    """A submission can label a cell of its own as a check, or move one: the replay must not run
+    the source's set-up cells out of order looking for it."""
+    sent = []
+    trusted = object.__new__(replay.TrustedReplay)
+    trusted.steps = [replay.Step("code", source="a = 1"), replay.Step("answer", "q1", names=["x"]),
+                     replay.Step("code", source="b = 2"), replay.Step("test", "q1_test", source="assert x")]
+    trusted.position = 0
+    trusted._request = lambda request, timeout: sent.append(request) or {"ok": True}
+    trusted._limit = lambda: 1.0
+    assert trusted._advance("made_up") is None and sent == []
+    assert trusted._advance("q1_test").grade_id == "q1_test"
+    assert [r["source"] for r in sent] == ["a = 1", "b = 2"]
+    assert trusted._advance("q1") is None and len(sent) == 2  # behind us now: nothing re-run
