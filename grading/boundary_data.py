@@ -197,6 +197,18 @@ class Writer:
         self._write(name, json.dumps(document, allow_nan=False).encode("utf-8"))
 
 
+def receive(connection, size: int) -> bytes | None:
+    """Exactly ``size`` bytes from a socket, or None if it closes first (both sides of a call)."""
+    chunks, left = [], size
+    while left:
+        chunk = connection.recv(min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 def describe(value) -> str:
     kind = type(value)
     return f"{kind.__module__}.{kind.__qualname__}"
@@ -378,6 +390,38 @@ class Reader:
             return np.array(self.decode(items, depth + 1), dtype=object)
         raise BadData(f"an unknown type tag {tag!r}"[:100])
 
+    def _cells(self, entry: dict, depth: int):
+        _, pd = _frame_types()
+        columns = [[self.decode(v, depth + 1) for v in _list(column)] for column in _list(entry.get("data"))]
+        labels = [self.decode(c, depth + 1) for c in _list(entry.get("columns"))]
+        index = [self.decode(v, depth + 1) for v in _list(entry.get("index"))]
+        dtypes = _list(entry.get("dtypes"))
+        if len(columns) != len(labels) or len(dtypes) != len(labels) \
+                or any(len(c) != len(index) for c in columns):
+            raise BadData("a frame whose cells do not match its labels")
+        data = {}
+        for position, (column, dtype) in enumerate(zip(columns, dtypes, strict=True)):
+            try:
+                kind = _checked_dtype(dtype) if dtype != "object" else object
+                data[position] = pd.Series(column, dtype=kind)
+            except (BadData, TypeError, ValueError):
+                data[position] = pd.Series(column, dtype=object)
+        frame = pd.DataFrame(data)
+        try:
+            tuples = bool(index) and all(isinstance(i, tuple) for i in index)
+            frame.index = pd.MultiIndex.from_tuples(index) if tuples else pd.Index(index)
+            names = [self.decode(n, depth + 1) for n in _list(entry.get("index_names"))]
+            frame.index = frame.index.set_names(names)
+            frame.columns = _labels(labels)
+            frame.columns = frame.columns.set_names(self._column_names(entry, frame, depth))
+        except (TypeError, ValueError):
+            raise BadData("frame labels that cannot label a frame") from None
+        if "series_name" in entry:
+            series = frame.iloc[:, 0]
+            series.name = self.decode(entry.get("series_name"), depth + 1)
+            return series
+        return frame
+
     def _column_names(self, entry: dict, frame, depth: int) -> list:
         names = [self.decode(n, depth + 1) for n in _list(entry.get("column_names", [None]))]
         if len(names) != frame.columns.nlevels:
@@ -418,41 +462,6 @@ class Reader:
             series.name = self.decode(entry.get("name"), depth + 1)
             return series
         return frame
-
-
-def _cells(self, entry: dict, depth: int):
-    _, pd = _frame_types()
-    columns = [[self.decode(v, depth + 1) for v in _list(column)] for column in _list(entry.get("data"))]
-    labels = [self.decode(c, depth + 1) for c in _list(entry.get("columns"))]
-    index = [self.decode(v, depth + 1) for v in _list(entry.get("index"))]
-    dtypes = _list(entry.get("dtypes"))
-    if len(columns) != len(labels) or len(dtypes) != len(labels) \
-            or any(len(c) != len(index) for c in columns):
-        raise BadData("a frame whose cells do not match its labels")
-    data = {}
-    for position, (column, dtype) in enumerate(zip(columns, dtypes, strict=True)):
-        try:
-            data[position] = pd.Series(column, dtype=_checked_dtype(dtype) if dtype != "object" else object)
-        except (BadData, TypeError, ValueError):
-            data[position] = pd.Series(column, dtype=object)
-    frame = pd.DataFrame(data)
-    try:
-        frame.index = pd.MultiIndex.from_tuples(index) if index and all(isinstance(i, tuple) for i in index) \
-            else pd.Index(index)
-        names = [self.decode(n, depth + 1) for n in _list(entry.get("index_names"))]
-        frame.index = frame.index.set_names(names)
-        frame.columns = _labels(labels)
-        frame.columns = frame.columns.set_names(self._column_names(entry, frame, depth))
-    except (TypeError, ValueError):
-        raise BadData("frame labels that cannot label a frame") from None
-    if "series_name" in entry:
-        series = frame.iloc[:, 0]
-        series.name = self.decode(entry.get("series_name"), depth + 1)
-        return series
-    return frame
-
-
-Reader._cells = _cells
 
 
 def _labels(labels: list):

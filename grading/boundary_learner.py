@@ -48,10 +48,10 @@ def serve(address: str, folder: str) -> None:
     connection.connect(address)
     try:
         while True:
-            header = _receive(connection, 4)
+            header = receive(connection, 4)  # noqa: F821 (from boundary_data)
             if header is None:
                 return
-            body = _receive(connection, _struct.unpack(">I", header)[0])
+            body = receive(connection, _struct.unpack(">I", header)[0])  # noqa: F821
             if body is None:
                 return
             request = _json.loads(body)
@@ -61,17 +61,6 @@ def serve(address: str, folder: str) -> None:
             connection.sendall(_struct.pack(">I", len(data)) + data)
     finally:
         connection.close()
-
-
-def _receive(connection, size: int):
-    chunks, left = [], size
-    while left:
-        chunk = connection.recv(min(left, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
 
 
 def _call(request: dict, folder: str) -> dict:

@@ -141,11 +141,11 @@ class LearnerKernel:
         data = json.dumps(request, allow_nan=False).encode("utf-8")
         try:
             connection.sendall(struct.pack(">I", len(data)) + data)
-            header = _receive(connection, 4)
+            header = boundary_data.receive(connection, 4)
             size = struct.unpack(">I", header)[0] if header else 0
             if not header or size > boundary_data.MAX_FILE_BYTES:
                 raise LearnerError(f"{name} gave no result the grader could read")
-            body = _receive(connection, size)
+            body = boundary_data.receive(connection, size)
         except TimeoutError:
             self.stuck = True
             raise LearnerTimeout(f"{name} ran for more than {self.timeout:g} s") from None
@@ -202,17 +202,6 @@ class LearnerKernel:
             connection.close()
         if not self.stuck:
             self._wait(msg_id, self.timeout)
-
-
-def _receive(connection, size: int) -> bytes | None:
-    chunks, left = [], size
-    while left:
-        chunk = connection.recv(min(left, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
 
 
 class LearnerFunction:
