@@ -393,6 +393,10 @@ def init_worker(options: Options, parent: int | None) -> None:
     os.environ[DATA_DIR_VARIABLE] = options.data_dir
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     _STATE.update(options=options, accounts=accounts)
+    # The trusted replays' zygote imports pandas and IPython while the first kernel starts.
+    from grading.replay import start_zygote
+
+    start_zygote(options.data_dir)
 
 
 class Contained:

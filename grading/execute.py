@@ -45,6 +45,9 @@ class GradingExecute(Execute):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs["kernel_manager_class"] = SandboxedKernelManager
+        # Nothing of a graded kernel is worth a graceful end (its submission's processes are
+        # killed whole afterwards anyway), and waiting for one costs half a second a notebook.
+        kwargs.setdefault("shutdown_kernel", "immediate")
         super().__init__(**kwargs)
         self.reset_tracking()
 

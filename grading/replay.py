@@ -342,6 +342,12 @@ class _Zygote:
 _ZYGOTE: list[_Zygote] = []
 
 
+def start_zygote(data_dir: str) -> None:
+    """Start this process's zygote now (it answers once its imports are done), so that its
+    start-up overlaps other work rather than delaying the first replay."""
+    _zygote(data_dir)
+
+
 def _zygote(data_dir: str) -> _Zygote:
     if not _ZYGOTE or _ZYGOTE[0].process.poll() is not None or _ZYGOTE[0].data_dir != data_dir:
         _ZYGOTE[:] = [_Zygote(data_dir)]
