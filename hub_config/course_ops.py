@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from hub_config.course import REPO, Course
+from hub_config.course_home.outline import write_outline
 
 NOTEBOOKS = REPO / "notebooks"
 
@@ -58,7 +60,8 @@ def grading_cmd(course: Course, python: Path, notebooks: Path, *args: str) -> li
 
 def release(course: Course, python: Path, notebooks: Path = NOTEBOOKS, *,
             as_user: str | None = None) -> list[str]:
-    """Release every assignment under `notebooks` to the exchange; return their ids."""
+    """Release every assignment under `notebooks` to the exchange, and write the course outline
+    learners' course home reads (course.outline_file); return the assignments' ids."""
     ids = [p.name for p in assignments_in(notebooks)]
     if not ids:
         return []
@@ -66,6 +69,11 @@ def release(course: Course, python: Path, notebooks: Path = NOTEBOOKS, *,
     # The learner versions the book reads go to the hub's state folder, not the clone's book/.
     run(grading_cmd(course, python, notebooks, "release", "--book-dir",
                     str(course.course_dir / "book-released")), as_user=as_user, env=env, cwd=REPO)
+    try:
+        write_outline(Path(notebooks), course.outline_file, course.course_id)
+    except OSError as error:
+        # The release is done; without a new outline the course home keeps the previous one.
+        print(f"released, but the course outline could not be written: {error}", file=sys.stderr)
     return ids
 
 

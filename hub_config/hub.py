@@ -16,7 +16,7 @@ from typing import Any
 
 from jupyterhub.spawner import LocalProcessSpawner
 
-from hub_config import accounts, memory, signup_codes
+from hub_config import accounts, course_home, memory, signup_codes
 from hub_config.authenticator import CourseAuthenticator
 from hub_config.course import LEARNER, REPO, TRAINER, Course, write_all_role_configs
 
@@ -47,6 +47,8 @@ def spawner_environment(course: Course, learner_data_dir: Path) -> dict[str, Any
         "JUPYTER_CONFIG_PATH": config_path,
         "FJ_DATA_DIR": data_dir,
         "FJ_COURSE_ID": course.course_id,
+        # The course home's map of the course, written at release (hub_config/course_home/).
+        course_home.OUTLINE_VARIABLE: str(course.outline_file),
     }
 
 
@@ -86,7 +88,8 @@ def configure_common(c: Any, course: Course, *, python: Path, hub_dir: Path, bin
     c.Authenticator.username_pattern = USERNAME_PATTERN
 
     c.Spawner.cmd = [str(python), "-m", "jupyterhub.singleuser"]
-    c.Spawner.default_url = "/lab"
+    # Everyone lands on the course home (hub_config/course_home/, switched on in the role configs).
+    c.Spawner.default_url = course_home.HOME_PATH
     c.Spawner.environment = spawner_environment(course, learner_data_dir)
     c.Spawner.mem_limit = course.mem_limit
     # A whole cohort logging in at once on 2 cores takes minutes: 50 servers need about 200

@@ -21,7 +21,9 @@ TIMEOUT = 120_000
 
 
 def log_in_to_lab(page, hub: Hub, name: str) -> None:  # type: ignore[no-untyped-def]
-    log_in(page, hub, name, landing="**/user/{name}/lab**", timeout=TIMEOUT)
+    # Everyone lands on the course home first (hub_config/course_home/); JupyterLab is a link away.
+    log_in(page, hub, name, landing="**/user/{name}/course**", timeout=TIMEOUT)
+    page.goto(f"{hub.url}/user/{name}/lab")
     page.wait_for_selector(".jp-LabShell", timeout=TIMEOUT)
     page.wait_for_selector(".jp-Launcher, .jp-DirListing", timeout=TIMEOUT)
 
