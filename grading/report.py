@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -70,6 +70,126 @@ def gather(settings: Settings, order: list[str] | None = None) -> tuple[pd.DataF
     qcolumns = ["learner", "assignment", "notebook", "question", "kind", "score", "max_score",
                 "needs_manual_grade"]
     return pd.DataFrame(rows, columns=columns), pd.DataFrame(questions, columns=qcolumns)
+
+
+# --------------------------------------------------------------------------- the live report
+# What hub_config/live_report.py (the page trainers keep open during a workshop) adds to gather():
+# submissions collected but not graded yet, and how many learners pass each question.
+
+SUBMITTED = "submitted"
+RESUBMITTED = "resubmitted"
+PENDING_STATUSES = {
+    SUBMITTED: "collected, not graded yet",
+    RESUBMITTED: "submitted again since it was graded, not graded yet; the score is the earlier one's",
+}
+SCORE_COLUMNS = ["learner", "assignment", "status", "message", "score", "max_score", "percent",
+                 "needs_manual_grade", "flagged", "seconds"]
+QUESTION_COLUMNS = ["learner", "assignment", "notebook", "question", "kind", "score", "max_score",
+                    "needs_manual_grade"]
+
+
+def submissions_on_disk(settings: Settings) -> dict[tuple[str, str], float | None]:
+    """Every submission collected under COURSE_DIR/submitted, keyed (learner, assignment), with
+    when it was submitted (the time in its timestamp.txt, as a POSIX timestamp; None when that
+    is missing or unreadable). Folders this process may not read, links and hidden names are
+    left out."""
+    from nbgrader.utils import parse_utc
+
+    found: dict[tuple[str, str], float | None] = {}
+    try:
+        learners = [p for p in settings.submitted().iterdir()
+                    if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
+    except OSError:
+        return found
+    for learner in learners:
+        try:
+            folders = [p for p in learner.iterdir()
+                       if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
+        except OSError:
+            continue
+        for folder in folders:
+            try:
+                with open(folder / "timestamp.txt", encoding="utf-8") as file:
+                    when = parse_utc(file.read(200).strip()).replace(tzinfo=UTC).timestamp()
+            except (OSError, ValueError, OverflowError, TypeError, AttributeError):
+                when = None
+            found[(learner.name, folder.name)] = when
+    return found
+
+
+def _graded_at(entry: dict) -> float | None:
+    try:
+        return datetime.fromisoformat(entry["graded_at"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def live_scores(settings: Settings, order: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """gather()'s two tables, for a report refreshed while submissions arrive.
+
+    Unlike gather() it works before there is a gradebook, and it covers every learner and
+    assignment found in the gradebook, the status file or COURSE_DIR/submitted. A submission
+    with a grading status keeps it (even one nbgrader never scored, such as ``error``); one
+    collected without a status is ``submitted``; one whose timestamp.txt is later than its grading
+    (submitted again and collected since) is ``resubmitted`` (its score is the earlier one's)."""
+    if settings.gradebook.is_file():
+        scores, questions = gather(settings, order)
+    else:
+        scores, questions = pd.DataFrame(columns=SCORE_COLUMNS), pd.DataFrame(columns=QUESTION_COLUMNS)
+    statuses = read_statuses(settings)
+    on_disk = submissions_on_disk(settings)
+    rows = {(r["learner"], r["assignment"]): r for r in scores.to_dict("records")}
+    max_scores = {r["assignment"]: r["max_score"] for r in rows.values()}
+    learners = {learner for learner, _ in rows} | {learner for learner, _ in on_disk}
+    assignments = {assignment for _, assignment in rows} | {assignment for _, assignment in on_disk}
+    for key in statuses:
+        learner, _, assignment = key.partition("/")
+        if learner and assignment:
+            learners.add(learner)
+            assignments.add(assignment)
+    rank = {a: i for i, a in enumerate(order or [])}
+    ordered = sorted(assignments, key=lambda a: (rank.get(a, len(rank)), a))
+    out = []
+    for assignment in ordered:
+        for learner in sorted(learners):
+            row = rows.get((learner, assignment)) or {
+                "learner": learner, "assignment": assignment, "status": "not_submitted", "message": "",
+                "score": None, "max_score": max_scores.get(assignment), "percent": None,
+                "needs_manual_grade": False, "flagged": False, "seconds": None}
+            entry = statuses.get(f"{learner}/{assignment}")
+            collected = (learner, assignment) in on_disk
+            if row["status"] == "not_submitted":  # nothing scored in the gradebook
+                if entry:
+                    row.update(status=entry.get("status", "error"), message=entry.get("message", ""),
+                               seconds=entry.get("seconds"))
+                elif collected:
+                    row.update(status=SUBMITTED, message="")
+            elif entry and collected:
+                submitted_at, graded_at = on_disk[(learner, assignment)], _graded_at(entry)
+                if submitted_at is not None and graded_at is not None and submitted_at > graded_at:
+                    row.update(status=RESUBMITTED)
+            out.append(row)
+    return pd.DataFrame(out, columns=SCORE_COLUMNS), questions
+
+
+def pass_rates(questions: pd.DataFrame) -> pd.DataFrame:
+    """Per graded cell: how many graded submissions earned all its points (``passed``) of how
+    many were graded (``graded``: written answers still waiting for a trainer's grade are left
+    out and counted in ``awaiting``), and the share that passed (None before any is graded)."""
+    columns = ["assignment", "notebook", "question", "kind", "max_score", "graded", "passed",
+               "awaiting", "share"]
+    rows = []
+    for (assignment, notebook, question), group in questions.groupby(
+            ["assignment", "notebook", "question"], sort=False):
+        awaiting = group.needs_manual_grade.astype(bool)
+        graded = group[~awaiting]
+        passed = int(((graded.score >= graded.max_score) & (graded.max_score > 0)).sum())
+        rows.append({"assignment": assignment, "notebook": notebook, "question": question,
+                     "kind": "manual" if (group.kind == "manual").any() else "auto",
+                     "max_score": float(group.max_score.max()), "graded": len(graded), "passed": passed,
+                     "awaiting": int(awaiting.sum()),
+                     "share": passed / len(graded) if len(graded) else None})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def attention(scores: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from typing import Any
 
 from jupyterhub.spawner import LocalProcessSpawner
 
-from hub_config import accounts, course_home, memory, signup_codes
+from hub_config import accounts, course_home, live_report, memory, signup_codes
 from hub_config.authenticator import CourseAuthenticator
 from hub_config.course import LEARNER, REPO, TRAINER, Course, write_all_role_configs
 
@@ -50,6 +50,12 @@ def spawner_environment(course: Course, learner_data_dir: Path) -> dict[str, Any
         # The course home's map of the course, written at release (hub_config/course_home/).
         course_home.OUTLINE_VARIABLE: str(course.outline_file),
     }
+
+
+def course_notebooks(course: Course) -> Path:
+    """The notebooks the hub's course was released from (the clone's notebooks/ unless the
+    settings name others, as the demo's tests do)."""
+    return Path(course.extra.get("notebooks") or REPO / "notebooks")
 
 
 def configure_common(c: Any, course: Course, *, python: Path, hub_dir: Path, bind_url: str,
@@ -112,6 +118,13 @@ def configure_common(c: Any, course: Course, *, python: Path, hub_dir: Path, bin
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["idle-culler"],
     }]
+    # The trainers' live cohort report runs as the hub's own account: it must read the course
+    # folder, which is the trainers' group's alone (the grading accounts run learners' code).
+    c.JupyterHub.services.append(live_report.service(
+        python=python, course_dir=course.course_dir, notebooks=course_notebooks(course),
+        url=f"http://127.0.0.1:{free_port()}", trainer_group=course.trainer_group,
+        course_id=course.course_id))
+    c.JupyterHub.load_roles.extend(live_report.roles(trainer_group=course.trainer_group))
 
 
 class CourseSpawner(LocalProcessSpawner):
