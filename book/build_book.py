@@ -41,9 +41,10 @@ RELEASED = "released"
 # Text that only a source notebook holds; none of it may reach a learner.
 FORBIDDEN_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
-# nbgrader's fetch puts an assignment at ~/fj-course/<id>/<id>.ipynb; the hub serves the book at
-# /services/book/, so a host-relative link reaches the learner's own server on any hub.
-HUB_LINK = "/hub/user-redirect/lab/tree/fj-course/{id}/{id}.ipynb"
+# nbgrader's fetch puts an assignment at ~/<id>/<id>.ipynb (Exchange.path_includes_course is
+# off; the course home's Open link goes there too); the hub serves the book at /services/book/,
+# so a host-relative link reaches the learner's own server on any hub.
+HUB_LINK = "/hub/user-redirect/lab/tree/{id}/{id}.ipynb"
 SELFCHECK = "python -m grading selfcheck {path}"
 
 # The parts of MathJax 3 the book needs: the combined TeX/MathML component and what it loads
@@ -192,9 +193,10 @@ def module_notebooks_md(module: Module | None, module_id: str) -> str:
     lines += ["```", ""]
     first = Path(module.assignments[0].notebook).name
     lines += [
-        "**On the hub**, fetch the module's assignments from the *Assignments* tab first; "
-        "*Open on the hub* then opens your copy (it lives in `fj-course/` in your home folder). "
-        "Submit from the same tab when you are done.",
+        "**On the hub**, fetch each assignment first from the course home, the page your "
+        "server opens on; *Open on the hub* then opens your copy (in a folder of your home named "
+        "after the assignment). Submit from JupyterLab's *Nbgrader > Assignment List* when you "
+        "are done.",
         "",
         "**On your own computer**, download a notebook, open it with JupyterLab from a clone of "
         "the platform (so that `load()` finds the data), and check your answers with the "

@@ -228,16 +228,17 @@ def page_config(course: Course, role: str) -> dict[str, Any]:
 
 
 def write_role_config(course: Course, role: str, dest: Path | None = None, *,
-                      course_home: bool = False) -> Path:
+                      course_home: bool = False, from_clone: bool = True) -> Path:
     """Write a role's Jupyter configuration folder (put on JUPYTER_CONFIG_PATH) and return it.
-    `course_home` adds the course home, served from this clone (hubs on this machine)."""
+    `course_home` adds the course home, imported from this clone (hubs on this machine) unless
+    `from_clone` is false (the Kubernetes image, where it is on PYTHONPATH)."""
     dest = Path(dest or course.role_config_root / role)
     (dest / "labconfig").mkdir(parents=True, exist_ok=True)
     (dest / "nbgrader_config.py").write_text(nbgrader_config(course, role))
     (dest / "jupyter_server_config.json").write_text(
         json.dumps(server_config(course, role, course_home=course_home), indent=2))
     path_config = dest / "jupyter_server_config.py"
-    if course_home:
+    if course_home and from_clone:
         path_config.write_text(server_path_config())
     else:
         path_config.unlink(missing_ok=True)
@@ -249,11 +250,15 @@ def write_role_config(course: Course, role: str, dest: Path | None = None, *,
 
 def write_all_role_configs(course: Course) -> dict[str, Path]:
     """Both roles' folders, regenerated at every hub start so they follow course.yaml, each with
-    the course home; and, until a release writes it, the course outline of the clone's
-    notebooks/ (on a workshop server trainers may release with `python -m grading release`,
-    which does not write it)."""
+    the course home; and the course outline of the clone's notebooks/ when there is none or the
+    notebooks' module.yaml files (or the book's module pages) changed since it was written. On a
+    workshop server trainers release with `python -m grading release`, which does not write it;
+    a release (demo) or the installer writes it from the notebooks they release, so it is newer
+    than them and kept."""
+    from hub_config.course_home.outline import is_stale
+
     dirs = {role: write_role_config(course, role, course_home=True) for role in (LEARNER, TRAINER)}
-    if not course.outline_file.exists():
+    if is_stale(REPO / "notebooks", course.outline_file):
         write_clone_outline(course)
     return dirs
 

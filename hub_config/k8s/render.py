@@ -2,7 +2,8 @@
 
 The image carries both roles' folders under /etc/fj-training/{learner,trainer}; the hub points
 each pod's JUPYTER_CONFIG_PATH at one of them (see values.yaml). They are generated from the same
-course configuration as the demo and workshop hubs; tests check the committed copies are current.
+course configuration as the demo and workshop hubs, with the course home switched on
+(hub_config/course_home/); tests check the committed copies are current.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ def k8s_course() -> Course:
 def render(dest: Path = HERE / "jupyter") -> dict[str, Path]:
     """Write both roles' folders under `dest`."""
     course = k8s_course()
-    return {role: write_role_config(course, role, dest / role) for role in (LEARNER, TRAINER)}
+    # The course home, as on the other hubs; the image has it on PYTHONPATH (Dockerfile).
+    return {role: write_role_config(course, role, dest / role, course_home=True, from_clone=False)
+            for role in (LEARNER, TRAINER)}
 
 
 if __name__ == "__main__":

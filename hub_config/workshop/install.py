@@ -3,7 +3,8 @@
 Run as root from the clone. It writes /etc/fj-training/course.yaml, builds the interpreter
 learners' servers run, creates the groups, the grading account and the trainers' accounts,
 copies the classroom dataset to the data folder (answer_key/ readable only by the grading
-account), sets the exchange and course folder permissions, installs the roster, the
+account), sets the exchange and course folder permissions, writes the course outline the
+learners' course home shows (from the clone's notebooks/), installs the roster, the
 `fj-autograde` command and the systemd unit. Running it again changes nothing that is right.
 
 Trainer accounts exist only by the installer's hand: it issues each trainer a one-time sign-up
@@ -64,6 +65,7 @@ def install(course: Course, settings: Path, data_source: Path, *, systemd: bool 
     accounts.prepare_shared_folders(course)
     # Solutions, hidden tests, their history and the clone's answer key: trainers and root only.
     close_trainer_material(clone, course)
+    write_course_outline(course, clone / "notebooks")
     script = bin_dir / "fj-autograde"
     bin_dir.mkdir(parents=True, exist_ok=True)
     script.write_text(AUTOGRADE.format(settings=settings, python=python, repo=REPO))
@@ -74,6 +76,22 @@ def install(course: Course, settings: Path, data_source: Path, *, systemd: bool 
         subprocess.run(["systemctl", "daemon-reload"], check=True)
         subprocess.run(["systemctl", "enable", "--now", "fj-training-hub"], check=True)
     return python
+
+
+def write_course_outline(course: Course, notebooks: Path) -> Path | None:
+    """The course home's outline of `notebooks` (what trainers release with `python -m grading
+    release`, which does not write it), in the state folder. The hub rewrites it at start when
+    the notebooks are newer; after updating notebooks/ on a running hub, run
+    `python -m hub_config.course_home.outline` (RUNBOOK.md)."""
+    from grading.errors import GradingError
+    from hub_config.course_home.outline import write_outline
+
+    try:
+        return write_outline(notebooks, course.outline_file, course.course_id)
+    except (GradingError, OSError) as error:
+        # The course home then lists what the exchange offers, in nbgrader's order.
+        print(f"Course outline not written: {error}", file=sys.stderr)
+        return None
 
 
 def signup_url(course: Course) -> str:

@@ -90,12 +90,30 @@ def test_module_notebook_list_links_hub_download_and_selfcheck(build_book: Modul
     orientation = build_book.load_course(FIXTURE_RELEASED)[0]
     text = build_book.module_notebooks_md(orientation, "orientation")
     aid = "orientation_02_five_safes"
-    assert f'<a href="/hub/user-redirect/lab/tree/fj-course/{aid}/{aid}.ipynb">' in text
+    # Where nbgrader's fetch puts the learner's copy (~/<id>/, as the course home's Open link).
+    assert f'<a href="/hub/user-redirect/lab/tree/{aid}/{aid}.ipynb">' in text
+    assert "fj-course/" not in text
     assert (f"{{download}}`Download {aid}.ipynb </released/orientation/{aid}/{aid}.ipynb>`"
             in text)
     assert f"{{doc}}`The Five Safes and how a TRE works </released/orientation/{aid}/{aid}>`" in text
     assert "python -m grading selfcheck orientation_01_family_justice_data.ipynb" in text
     assert "about 55 minutes" in text
+
+
+def test_open_on_the_hub_goes_where_nbgrader_fetches(build_book: ModuleType) -> None:
+    """nbgrader fetches into ~/<id>/ unless Exchange.path_includes_course is set, which neither
+    its exchange, the course's exchange service client nor the hubs' nbgrader configs do."""
+    from nbgrader.exchange.default.exchange import Exchange
+
+    from hub_config import course
+    from hub_config.exchange.client import ServiceExchange
+
+    for exchange in (Exchange, ServiceExchange):
+        assert exchange.class_traits()["path_includes_course"].default_value is False
+    settings = course.load(path="/dev/null")
+    for role in ("learner", "trainer"):
+        assert "path_includes_course" not in course.nbgrader_config(settings, role)
+    assert build_book.HUB_LINK.format(id="a_01_b") == "/hub/user-redirect/lab/tree/a_01_b/a_01_b.ipynb"
 
 
 def test_module_without_notebooks_says_so(build_book: ModuleType) -> None:

@@ -163,7 +163,7 @@ def test_module_page_links_each_notebook_three_ways(built_book: Path, pages: dic
         links = pages[path].links
         for a in module["assignments"]:
             aid = a["id"]
-            assert f"/hub/user-redirect/lab/tree/fj-course/{aid}/{aid}.ipynb" in links
+            assert f"/hub/user-redirect/lab/tree/{aid}/{aid}.ipynb" in links
             page = "../released/" + a["notebook"].replace(".ipynb", ".html")
             assert page in links
             downloads = [u for u in links if u.endswith(f"/{aid}.ipynb") and "_downloads" in u]

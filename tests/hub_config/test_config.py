@@ -15,7 +15,7 @@ import pytest
 import yaml
 from hub_helpers import deep_merge
 
-from hub_config import book_service, course, memory
+from hub_config import book_service, course, course_home, memory
 from hub_config.hub import free_port
 from hub_config.k8s import render
 from hub_config.runtime import others_can_use
@@ -156,6 +156,42 @@ def test_the_schema_catches_mistakes() -> None:
     values["singleuser"]["memory"]["limitt"] = "2G"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(chart_values(values), schema())
+
+
+def dockerfile_stages() -> list[list[str]]:
+    """The Dockerfile's stages, each a list of its instructions (continuation lines joined)."""
+    text = (K8S / "Dockerfile").read_text().replace("\\\n", " ")
+    stages: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("FROM "):
+            stages.append([])
+        if stages and line.strip() and not line.startswith("#"):
+            stages[-1].append(" ".join(line.split()))
+    return stages
+
+
+def test_k8s_servers_open_on_the_course_home_with_the_outline_built_into_the_image() -> None:
+    values = yaml.safe_load((K8S / "values.yaml").read_text())
+    singleuser = values["singleuser"]
+    assert singleuser["defaultUrl"] == course_home.HOME_PATH
+    outline_file = singleuser["extraEnv"][course_home.OUTLINE_VARIABLE]
+    k8s = render.k8s_course()
+    assert outline_file == str(k8s.outline_file)
+    for role in ("learner", "trainer"):
+        server = json.loads((K8S / "jupyter" / role / "jupyter_server_config.json").read_text())
+        assert server["ServerApp"]["jpserver_extensions"][course_home.EXTENSION] is True
+        # The image has the course home on PYTHONPATH: no config names a clone.
+        assert not (K8S / "jupyter" / role / "jupyter_server_config.py").exists()
+    *builds, image = dockerfile_stages()
+    [outline_stage] = [stage for stage in builds if stage[0].endswith(" AS outline")]
+    [write] = [step for step in outline_stage if "-m hub_config.course_home.outline" in step]
+    assert f"--course-id {k8s.course_id}" in write and singleuser["extraEnv"]["FJ_COURSE_ID"] == k8s.course_id
+    assert "--out /build/course_outline.json" in write
+    assert f"COPY --from=outline /build/course_outline.json {outline_file}" in image
+    assert "COPY hub_config/course_home /opt/fj-training/hub_config/course_home" in image
+    # Source notebooks (solutions, hidden tests) stay in the build stage.
+    copies = [step for step in image if step.startswith(("COPY", "ADD"))]
+    assert not [step for step in copies if "notebooks" in step or step.split()[1] == "."], copies
 
 
 def test_dockerfile_keeps_the_answer_key_out_of_the_learner_image() -> None:

@@ -22,6 +22,7 @@ from hub_config import course, course_home, course_ops
 from hub_config import hub as hub_settings
 from hub_config.course_home import outline, page
 from hub_config.course_home.handlers import order_assignment_list, sort_listing
+from hub_config.k8s import render
 
 COURSE_ID = "fj-course"
 HOSTILE_TITLE = '<script>alert("title")</script> & <img src=x onerror=alert(1)>'
@@ -229,10 +230,11 @@ def test_hubs_open_every_server_on_the_course_home(tmp_path: Path) -> None:
     assert learner["ServerApp"]["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
     # Until a release writes it, the hub writes the outline of the clone's course.
     assert ids_of(json.loads(c.outline_file.read_text()))[0].startswith("orientation_01")
-    # The Kubernetes image's configs do not name a clone (render.py writes them without it).
-    k8s = course.write_role_config(c, "learner", tmp_path / "k8s")
+    # The Kubernetes image's configs switch it on without naming a clone (it is on PYTHONPATH).
+    k8s = render.render(tmp_path / "k8s")["learner"]
     assert not (k8s / "jupyter_server_config.py").exists()
-    assert course_home.EXTENSION not in (k8s / "jupyter_server_config.json").read_text()
+    server = json.loads((k8s / "jupyter_server_config.json").read_text())
+    assert server["ServerApp"]["jpserver_extensions"][course_home.EXTENSION] is True
 
     config = Config()
     hub_settings.configure_common(config, c, python=Path("/usr/bin/python3"), hub_dir=tmp_path / "hub",
@@ -240,6 +242,42 @@ def test_hubs_open_every_server_on_the_course_home(tmp_path: Path) -> None:
     assert config.Spawner.default_url == "/course"
     outline_file = str(tmp_path / "state" / "course_outline.json")
     assert config.Spawner.environment[course_home.OUTLINE_VARIABLE] == outline_file
+
+
+def test_the_hub_rewrites_an_outline_older_than_the_clones_notebooks(tmp_path: Path) -> None:
+    import os
+
+    c = course.load(path="/dev/null", state_dir=tmp_path / "state")
+    notebooks = course.REPO / "notebooks"
+    # A release from other notebooks (the demo's --notebooks) is newer than the clone's: kept.
+    c.outline_file.parent.mkdir(parents=True)
+    c.outline_file.write_text(json.dumps({"format": 1, "course_id": COURSE_ID, "modules": []}))
+    assert not outline.is_stale(notebooks, c.outline_file)
+    course.write_all_role_configs(c)
+    assert json.loads(c.outline_file.read_text())["modules"] == []
+    # Once a module.yaml changes after it (a `git pull`), the next hub start rewrites it.
+    old = outline.sources_mtime(notebooks) - 60
+    os.utime(c.outline_file, (old, old))
+    assert outline.is_stale(notebooks, c.outline_file)
+    course.write_all_role_configs(c)
+    assert ids_of(json.loads(c.outline_file.read_text()))[0].startswith("orientation_01")
+    assert not outline.is_stale(notebooks, c.outline_file)
+    assert outline.is_stale(notebooks, tmp_path / "missing.json")
+
+
+def test_the_outline_command_writes_where_the_hubs_settings_say(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    settings = tmp_path / "course.yaml"
+    settings.write_text(yaml.safe_dump({"state_dir": str(tmp_path / "state")}))
+    assert outline.main(["--settings", str(settings)]) == 0
+    written = json.loads((tmp_path / "state" / course_home.OUTLINE_NAME).read_text())
+    assert written["course_id"] == COURSE_ID and ids_of(written)[0].startswith("orientation_01")
+    assert f"{len(ids_of(written))} assignments, course {COURSE_ID}" in capsys.readouterr().out
+    dest = tmp_path / "elsewhere.json"
+    assert outline.main(["--notebooks", str(FIXTURE_NOTEBOOKS), "--out", str(dest), "--course-id", "c1"]) == 0
+    assert json.loads(dest.read_text())["course_id"] == "c1"
+    assert outline.main(["--notebooks", str(tmp_path / "none"), "--out", str(dest), "--course-id", "c1"]) == 2
+    assert "course outline not written" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- on a real hub

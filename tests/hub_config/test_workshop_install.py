@@ -1,5 +1,6 @@
 """The workshop installer, run twice for real (as root) into a scratch folder: groups, grading
-and trainer accounts, dataset permissions, exchange, course folder, roster, fj-autograde."""
+and trainer accounts, dataset permissions, exchange, course folder, roster, course outline,
+fj-autograde."""
 
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ def test_installer_is_idempotent_and_sets_permissions() -> None:
         assert (base / "home" / f"{prefix}tr" / "course").resolve() == (state / "course").resolve()
         assert (state / "roster.txt").read_text().strip() == f"{prefix}ann"
         assert mode(base / "bin" / "fj-autograde") == 0o700
+        # The course home's outline of the clone's notebooks/ (empty here), readable by learners.
+        assert mode(state / "course_outline.json") == 0o644
+        assert yaml.safe_load((state / "course_outline.json").read_text())["modules"] == []
         assert {name: mode(clone / name) for name in ("notebooks", ".git", "data", "build",
                                                       "synthetic_data")} == {
             "notebooks": 0o750, ".git": 0o700, "data": 0o750, "build": 0o700, "synthetic_data": 0o755}
