@@ -31,7 +31,7 @@ BOOK_SOURCES := $(shell find book -path book/_build -prune -o -path book/node_mo
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps data demo hub-workshop-install test test-fast lint bench report book clean distclean
+.PHONY: help install system-deps data demo hub-workshop-install test test-fast lint feedback bench report book clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' \
@@ -90,6 +90,12 @@ test-fast: install ## Run the tests not marked slow or integration
 
 lint: install ## Check the code with ruff
 	$(VPY) -m ruff check .
+
+# A learner's graded feedback on their own clone: NB's score and checks printed, and its feedback
+# page (model answers included) written beside it as <name>.feedback.html; NB is not changed.
+feedback: $(STAMP) ## Grade a notebook here and write its feedback page: make feedback NB=path/to/notebook.ipynb
+	@[ -n "$(NB)" ] || { echo "Usage: make feedback NB=path/to/notebook.ipynb" >&2; exit 2; }
+	$(VPY) -m grading feedback-local "$(NB)"
 
 bench: install ## Run every benchmarks/*.py script in turn
 	@set -e; for script in benchmarks/*.py; do \

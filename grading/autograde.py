@@ -308,6 +308,115 @@ def clean_up_run(options: Options) -> None:
         lease.release()
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What each submission may use: the limits of ``python -m grading autograde`` (and of
+    ``watch`` and ``feedback-local``, which grade through the same :class:`Grader`)."""
+
+    timeout: int = LOCAL_DEFAULT_TIMEOUT  # seconds per cell
+    notebook_timeout: int | None = None  # seconds per notebook; None: ten times ``timeout``
+    memory_mb: int = 8192
+    max_processes: int = 512
+    output_mb: float = 2
+    notebook_output_mb: float = 5
+
+
+class Grader:
+    """A grading set-up, checked once, that grades batches of submissions.
+
+    Built, it has resolved the sandbox accounts and the kernel's interpreter (bad ones are a
+    ``GradingError`` before any submission is looked at). :meth:`start`, before the first
+    batch, refuses an answer key the accounts could read, closes the course folder to others,
+    says once what containment this machine allows, and clears cgroups of dead runs. Each
+    :meth:`grade` then runs one batch in a scratch folder of its own with a fresh snapshot of
+    the gradebook, exactly as ``python -m grading autograde`` does (it is what that command
+    runs). The same-account refusal stays with the command line (``grading.cli``)."""
+
+    def __init__(self, settings: Settings, *, sandbox_user: str = "", kernel_python: str = "",
+                 workers: int = 0, limits: Limits = Limits()) -> None:
+        from grading import sandbox
+        from grading.check import default_workers
+
+        self.settings = settings
+        self.limits = limits
+        self.accounts = sandbox.resolve_accounts([n for n in (sandbox_user or "").split(",") if n])
+        self.kernel_python = sandbox.kernel_interpreter(self.accounts, kernel_python)
+        self.cores = default_workers()
+        self.workers = workers or self.cores
+        if self.accounts and self.workers > len(self.accounts):
+            self.workers = len(self.accounts)  # never two live submissions on one account
+        self.use_cgroups = False
+        self.started = False
+
+    def start(self, notes: bool = True) -> None:
+        """The checks and notes of a grading run, once (later calls do nothing)."""
+        from grading import containment, sandbox
+
+        if self.started:
+            return
+        settings = self.settings
+        if self.accounts:
+            readers = sandbox.answer_key_readers(settings.data_dir, self.accounts)
+            if readers:
+                raise GradingError(f"the grading account(s) {', '.join(readers)} could read "
+                                   f"{settings.data_dir / 'answer_key'}: close it to them (for example "
+                                   "chmod 0750 and a group they are not in), since learners' code runs "
+                                   "as these accounts")
+            sandbox.protect_course_dir(settings.course_dir)
+        elif os.geteuid() == 0:
+            print("warning: grading as root without --sandbox-user: learner code runs as root, bounded "
+                  "only by its cgroup; give a pool of accounts (--sandbox-user a,b,...)", file=sys.stderr)
+        self.use_cgroups = containment.cgroups_available()
+        if self.use_cgroups:
+            containment.remove_stale_cgroups()
+        elif notes:
+            print("note: no writable cgroup hierarchy here, so limits are per kernel process (address "
+                  "space, RLIMIT_NPROC), not per submission, and a kernel's detached children are only "
+                  f"killed {'with its account' if self.accounts else 'if still in its process group'}",
+                  file=sys.stderr)
+        self.started = True
+
+    @contextmanager
+    def run_options(self) -> Iterator[Options]:
+        """Options for one batch: a scratch root of its own (0711) and a private snapshot of the
+        gradebook for the workers to read, both removed when the batch ends."""
+        import tempfile
+
+        from grading.nbgrader_config import IGNORED_FILES
+
+        limits = self.limits
+        notebook_timeout = limits.notebook_timeout if limits.notebook_timeout is not None \
+            else 10 * limits.timeout
+        with tempfile.TemporaryDirectory(prefix="fj-grading-") as tmp:
+            scratch = Path(tmp)
+            scratch.chmod(0o711)
+            snapshot = scratch / f"gradebook-{os.urandom(16).hex()}.db"
+            snapshot.write_bytes(self.settings.gradebook.read_bytes())
+            snapshot.chmod(0o600)
+            yield Options(
+                db_url=f"sqlite:///{snapshot}", data_dir=str(self.settings.data_dir),
+                scratch_root=str(scratch), timeout=limits.timeout, memory_mb=limits.memory_mb,
+                output_limit=int(limits.output_mb * 2**20), accounts=tuple(self.accounts),
+                kernel_python=self.kernel_python, ignore=tuple(IGNORED_FILES),
+                notebook_timeout=notebook_timeout,
+                notebook_output_limit=int(limits.notebook_output_mb * 2**20),
+                run_id=f"run-{os.getpid()}-{os.urandom(4).hex()}" if self.use_cgroups else "",
+                pids_max=limits.max_processes,
+                # Twice its share of the cores: room for a multi-threaded query, none to starve the rest.
+                cpus=max(1.0, 2 * self.cores / self.workers) if self.use_cgroups else 0.0)
+
+    def grade(self, tasks: list[Task], *, progress: bool = False,
+              handle_signals: bool = False) -> list[Outcome]:
+        """Grade ``tasks`` and record each result (see :func:`autograde`); ``Interrupted`` when
+        stopped by a signal with ``handle_signals``."""
+        self.start()
+        if not tasks:
+            return []
+        with self.run_options() as options:
+            return autograde(self.settings, tasks, options, self.workers, progress=progress,
+                             handle_signals=handle_signals)
+
+
 def _progress(total: int, enabled: bool):
     from tqdm import tqdm
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -117,66 +116,38 @@ def _contain_grader() -> None:
         containment.set_dumpable(False)
 
 
-def cmd_autograde(args: argparse.Namespace, settings: Settings) -> int:
-    _contain_grader()  # first: starting again is cheap before the heavy imports
-    from grading import autograde, containment, sandbox
-    from grading.nbgrader_config import IGNORED_FILES
+def _grader(args: argparse.Namespace, settings: Settings, **limits):  # -> autograde.Grader
+    """The grading set-up autograde and watch share: the dataset, the sandbox
+    accounts and the kernel's interpreter, checked before any submission is looked at."""
+    from grading import autograde
 
     _require_data(settings)
-    accounts = sandbox.resolve_accounts([n for n in (args.sandbox_user or "").split(",") if n])
-    kernel_python = sandbox.kernel_interpreter(accounts, args.kernel_python)
+    return autograde.Grader(settings, sandbox_user=getattr(args, "sandbox_user", ""),
+                            kernel_python=getattr(args, "kernel_python", ""),
+                            workers=getattr(args, "workers", 0),
+                            limits=autograde.Limits(timeout=args.timeout, **limits))
+
+
+def cmd_autograde(args: argparse.Namespace, settings: Settings) -> int:
+    _contain_grader()  # first: starting again is cheap before the heavy imports
+    from grading import autograde
+
+    grader = _grader(args, settings, notebook_timeout=args.notebook_timeout, memory_mb=args.memory_mb,
+                     max_processes=args.max_processes, output_mb=args.output_mb,
+                     notebook_output_mb=args.notebook_output_mb)
     tasks = autograde.find_submissions(settings, args.assignments)
     todo = autograde.pending(settings, tasks, args.force)
     if not todo:
         print(f"Nothing to grade: {len(tasks)} submission(s) found, none new or changed"
               f"{'' if tasks else f' (submissions go in {settings.submitted()}/<learner>/<assignment>/)'}.")
         return 0
-    if accounts:
-        readers = sandbox.answer_key_readers(settings.data_dir, accounts)
-        if readers:
-            raise GradingError(f"the grading account(s) {', '.join(readers)} could read "
-                               f"{settings.data_dir / 'answer_key'}: close it to them (for example "
-                               "chmod 0750 and a group they are not in), since learners' code runs "
-                               "as these accounts")
-        sandbox.protect_course_dir(settings.course_dir)
-    elif os.geteuid() == 0:
-        print("warning: grading as root without --sandbox-user: learner code runs as root, bounded "
-              "only by its cgroup; give a pool of accounts (--sandbox-user a,b,...)", file=sys.stderr)
-    workers = args.workers or _cores()
-    if accounts and workers > len(accounts):
-        workers = len(accounts)  # never two live submissions on one account
-    use_cgroups = containment.cgroups_available()
-    if use_cgroups:
-        containment.remove_stale_cgroups()
-    else:
-        print("note: no writable cgroup hierarchy here, so limits are per kernel process (address "
-              "space, RLIMIT_NPROC), not per submission, and a kernel's detached children are only "
-              f"killed {'with its account' if accounts else 'if still in its process group'}",
-              file=sys.stderr)
-    notebook_timeout = args.notebook_timeout if args.notebook_timeout is not None else 10 * args.timeout
-    with tempfile.TemporaryDirectory(prefix="fj-grading-") as tmp:
-        scratch = Path(tmp)
-        scratch.chmod(0o711)
-        snapshot = scratch / f"gradebook-{os.urandom(16).hex()}.db"
-        snapshot.write_bytes(settings.gradebook.read_bytes())
-        snapshot.chmod(0o600)
-        options = autograde.Options(
-            db_url=f"sqlite:///{snapshot}", data_dir=str(settings.data_dir), scratch_root=str(scratch),
-            timeout=args.timeout, memory_mb=args.memory_mb, output_limit=args.output_mb * 2**20,
-            accounts=tuple(accounts), kernel_python=kernel_python, ignore=tuple(IGNORED_FILES),
-            notebook_timeout=notebook_timeout, notebook_output_limit=int(args.notebook_output_mb * 2**20),
-            run_id=f"run-{os.getpid()}-{os.urandom(4).hex()}" if use_cgroups else "",
-            pids_max=args.max_processes,
-            # Twice its share of the cores: room for a multi-threaded query, none to starve the rest.
-            cpus=max(1.0, 2 * _cores() / workers) if use_cgroups else 0.0)
-        try:
-            outcomes = autograde.autograde(settings, todo, options, workers, progress=not args.quiet,
-                                           handle_signals=True)
-        except autograde.Interrupted as stop:
-            print(f"{PROG} autograde: {stop}", file=sys.stderr)
-            return 128 + stop.signum
+    try:
+        outcomes = grader.grade(todo, progress=not args.quiet, handle_signals=True)
+    except autograde.Interrupted as stop:
+        print(f"{PROG} autograde: {stop}", file=sys.stderr)
+        return 128 + stop.signum
     problems = [o for o in outcomes if o.status != "graded"]
-    print(f"Graded {len(outcomes)} submission(s) with {workers} worker(s); "
+    print(f"Graded {len(outcomes)} submission(s) with {grader.workers} worker(s); "
           f"{len(problems)} with a problem status:")
     for outcome in problems:
         print(f"  {outcome.student}/{outcome.assignment}: {outcome.status}: {outcome.message}")
@@ -188,13 +159,40 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     from grading import feedback
 
     ids = _released_ids(settings, args.assignments)
-    feedback.generate_feedback(settings, ids)
+    feedback.generate_feedback(settings, ids, model_answers=args.model_answers)
     feedback.release_feedback(settings, ids)
     pages = sorted(settings.feedback().glob("*/*/*.html")) if settings.feedback().is_dir() else []
     print(f"{len(pages)} feedback page(s) in {settings.feedback()}")
     if settings.exchange is not None:
         print(f"released feedback to the exchange {settings.exchange}")
     return 0
+
+
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    _contain_grader()  # as autograde: learners' code is about to run
+    from grading import watch
+
+    if settings.exchange is None:
+        raise GradingError("watch needs --exchange: it collects submissions from the exchange and "
+                           "releases feedback there")
+    for name in ("max_attempts", "wait_minutes", "interval"):
+        if getattr(args, name) < 0:
+            raise GradingError(f"--{name.replace('_', '-')} cannot be negative")
+    grader = _grader(args, settings)
+    policy = watch.Policy(max_attempts=args.max_attempts, wait_minutes=args.wait_minutes,
+                          model_answers=args.self_paced)
+    return watch.watch(settings, grader, policy, interval=args.interval, once=args.once,
+                       prog=f"{PROG} watch")
+
+
+def cmd_feedback_local(args: argparse.Namespace, settings: Settings) -> int:
+    from grading import local_feedback
+
+    notebook = Path(args.notebook)
+    local_feedback.read_learner_notebook(notebook)  # a clear error before anything is set up
+    _contain_grader()
+    _require_data(settings)
+    return local_feedback.feedback_local(notebook, settings, timeout=args.timeout)
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -267,8 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
           feedback     HTML feedback without hidden tests (released to the exchange)
           report       the cohort report: CSV and an HTML page with plots
           export       nbgrader's CSV of grades
+        Self-paced:          watch       collect, grade and release feedback as learners submit
         For authors and CI:  check       the quality gate over every assignment
         For learners:        selfcheck   run my notebook's visible checks
+                             feedback-local   grade my notebook here and write its feedback page
         """),
         epilog=_doc("""
         Relative defaults are resolved against the repository, so the commands work from any
@@ -373,10 +373,57 @@ def build_parser() -> argparse.ArgumentParser:
         the ones named) into COURSE_DIR/feedback/<learner>/<id>/. Hidden tests never appear:
         each failed check shows only its message. Submissions that could not be graded get a
         page saying why. With --exchange, also releases the feedback for learners to
-        `nbgrader fetch_feedback`.
+        `nbgrader fetch_feedback`. With --model-answers (for self-paced learners), each
+        written answer is followed by the model answer and rubric from the source notebook,
+        clearly labelled; code cells' solutions and hidden tests never appear.
         """)
     sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                      help="assignment ids (default: all released)")
+    sub.add_argument("--model-answers", action="store_true",
+                     help="after each written answer, show the model answer and rubric from the "
+                          "source notebook (for self-paced learners; code solutions never appear)")
+
+    sub = command("watch", cmd_watch, "self-paced feedback: grade each submission as it arrives", """
+        The self-paced feedback loop. Every --interval seconds: collect new submissions from
+        the exchange (trusting nothing in it, as collect does), autograde those not yet graded
+        exactly as autograde does (sandboxed, hidden tests in the trusted replay), then generate
+        feedback for just those and release it, so that a learner's Fetch Feedback returns it
+        within seconds. Prints one line per graded submission: learner, assignment, score, and
+        seconds from the submission's timestamp to its feedback being released.
+
+        An attempt is a submission that was graded; if a learner submits several times between
+        two passes, only the newest is graded. With --max-attempts N, submissions after a
+        learner's Nth graded one of an assignment are not graded: each gets a feedback page
+        saying the cap is reached and what counts. With --wait-minutes M, a submission is
+        graded no sooner than M minutes after the learner's previous graded one (meanwhile
+        nothing happens; the newest is graded when the wait is over). What has been counted is
+        kept in COURSE_DIR/watch_state.json, so a restart forgets nothing.
+
+        A submission that fails never stops the others, and a failed pass never stops the
+        loop. SIGTERM or Ctrl-C stops it cleanly: during grading every worker and kernel is
+        stopped at once (work already graded gets its feedback on the next start). Needs
+        --exchange; one watcher per course folder.
+        """)
+    sub.add_argument("--once", action="store_true", help="one pass, then exit (for cron and tests)")
+    sub.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",
+                     help="seconds between passes (default: 5)")
+    sub.add_argument("--self-paced", action="store_true",
+                     help="feedback for self-paced learners: written answers are followed by the "
+                          "model answer and rubric (as feedback --model-answers)")
+    sub.add_argument("--max-attempts", type=int, default=0, metavar="N",
+                     help="graded attempts per learner and assignment, 0 for no cap (default: 0)")
+    sub.add_argument("--wait-minutes", type=int, default=0, metavar="M",
+                     help="minutes between a learner's graded attempts at one assignment "
+                          "(default: 0)")
+    sub.add_argument("--workers", type=int, default=0, metavar="N",
+                     help="parallel workers (default: one per core, at most one per sandbox account)")
+    sub.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
+                     help="time limit per cell (default: 60)")
+    sub.add_argument("--sandbox-user", default="", metavar="USER[,USER...]",
+                     help="run kernels as these unprivileged accounts, a pool (needs root)")
+    sub.add_argument("--kernel-python", default="", metavar="PATH",
+                     help="the interpreter kernels run; a sandbox account must be able to run it "
+                          "(default: this one)")
 
     sub = command("export", cmd_export, "nbgrader's CSV export of the gradebook", """
         Write nbgrader's own CSV export of the gradebook: one row per learner and assignment,
@@ -414,6 +461,23 @@ def build_parser() -> argparse.ArgumentParser:
         every visible check passes, 1 otherwise.
         """)
     sub.add_argument("notebook", metavar="NOTEBOOK", help="the notebook to check")
+    sub.add_argument("--timeout", type=int, default=120, metavar="SECONDS",
+                     help="time limit per cell (default: 120)")
+
+    sub = command("feedback-local", cmd_feedback_local, "grade my notebook here, as the course would "
+                  "(learners)", """
+        For a learner with a clone of the course: grade NOTEBOOK on this computer with the
+        course's own pipeline and write the feedback page next to it as NAME.feedback.html.
+        The assignment is found from the notebook's nbgrader cell ids (or its file name); it is
+        released into a temporary nbgrader course, NOTEBOOK is placed there as your submission
+        and autograded with the hidden tests (in the trusted replay, from the sources under
+        --notebooks), and feedback is generated with the model answers of written questions.
+        Prints each check's result and message and the total score. NOTEBOOK itself is never
+        changed. Exit code 0 when every check passes, 1 otherwise, 2 on an error (not a
+        notebook, a notebook of no assignment, no dataset: run `make data`).
+        Also `make feedback NB=path/to/notebook.ipynb`.
+        """)
+    sub.add_argument("notebook", metavar="NOTEBOOK", help="the notebook to grade")
     sub.add_argument("--timeout", type=int, default=120, metavar="SECONDS",
                      help="time limit per cell (default: 120)")
     return parser

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from grading.collect import CollectResult, collect_assignments
@@ -9,15 +10,17 @@ from grading.errors import GradingError
 from grading.settings import Settings
 
 
-def collect(settings: Settings, assignment_ids: list[str]) -> CollectResult:
+def collect(settings: Settings, assignment_ids: list[str],
+            known: Collection[tuple[str, str]] = ()) -> CollectResult:
     """With an exchange, each learner's newest acceptable submission into
     submitted/<learner>/<assignment>/ (see ``grading.collect``: nothing a learner wrote is
     trusted). Without one, submissions are placed in submitted/ directly, so this only counts
-    them. Returns what was collected and what was refused."""
+    them. Returns what was collected and what was refused (but not refusals in ``known``,
+    reported already)."""
     if settings.exchange is not None:
         if not settings.exchange.is_dir():
             raise GradingError(f"exchange folder {settings.exchange} does not exist")
-        result = collect_assignments(settings, assignment_ids)
+        result = collect_assignments(settings, assignment_ids, known=known)
     else:
         result = CollectResult()
     root = settings.submitted()

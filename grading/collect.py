@@ -32,6 +32,7 @@ import shutil
 import stat
 import sys
 import tempfile
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -111,8 +112,10 @@ def inbound_dir(settings: Settings) -> Path:
 
 
 def collect_assignments(settings: Settings, assignment_ids: list[str],
-                        limits: Limits = Limits()) -> CollectResult:
-    """Each learner's latest acceptable submission of each assignment, into ``submitted/``."""
+                        limits: Limits = Limits(), known: Collection[tuple[str, str]] = ()) -> CollectResult:
+    """Each learner's latest acceptable submission of each assignment, into ``submitted/``.
+    Refusals in ``known`` (folder, reason), reported by an earlier run of the same process
+    (``watch``), are not reported or logged again."""
     if settings.exchange is None:
         raise GradingError("collect from an exchange needs --exchange")
     inbound = inbound_dir(settings)
@@ -143,6 +146,7 @@ def collect_assignments(settings: Settings, assignment_ids: list[str],
                     result.refused.append(refusal(candidate, str(err)))
     finally:
         os.close(inbound_fd)
+    result.refused = [r for r in result.refused if (r.folder, r.reason) not in known]
     if result.refused:
         write_log(settings, result.refused)
     return result

@@ -64,34 +64,45 @@ class Problem:
 
 # --------------------------------------------------------------------------- generating
 
-def generate_feedback(settings: Settings, assignment_ids: list[str]) -> list[Path]:
-    """feedback/<learner>/<assignment>/<notebook>.html for every graded submission; returns the
-    pages written for submissions that could not be graded or rendered."""
-    api = make_api(settings)
+def generate_feedback(settings: Settings, assignment_ids: list[str], students: list[str] | None = None,
+                      model_answers: bool = False) -> list[Path]:
+    """feedback/<learner>/<assignment>/<notebook>.html for every graded submission (or only
+    those of ``students``); returns the pages written for submissions that could not be graded
+    or rendered. With ``model_answers``, each written answer is followed by the model answer
+    and rubric of the source notebook (``grading.preprocessors.ModelAnswers``)."""
+    api = make_api(settings, model_answers=model_answers)
     problems: list[Problem] = []
     for assignment_id in assignment_ids:
         if any(settings.autograded().glob(f"*/{assignment_id}/*.ipynb")):
-            problems += _generate(settings, api, assignment_id)
-    written = write_ungraded_notes(settings, assignment_ids)
+            problems += _generate(settings, api, assignment_id, students)
+    written = write_ungraded_notes(settings, assignment_ids, students)
     for problem in problems:
         written += _write_failure_notes(settings, problem)
     for assignment_id in assignment_ids:
         for page in sorted(settings.feedback().glob(f"*/{assignment_id}/*.html")):
+            if students is not None and page.parent.parent.name not in students:
+                continue
             if page.is_file() and not page.is_symlink():
                 page.write_text(harden_page(page.read_text(encoding="utf-8")), encoding="utf-8")
-    _record(settings, "generate", assignment_ids, problems)
+    _record(settings, "generate", assignment_ids, problems, students)
     return written
 
 
-def _generate(settings: Settings, api, assignment_id: str) -> list[Problem]:
+def _generate(settings: Settings, api, assignment_id: str,
+              students: list[str] | None = None) -> list[Problem]:
     """nbgrader's generate_feedback for the whole assignment; when it fails, again one learner
-    at a time, so that only the submissions it cannot render are left without a page."""
-    result = api.generate_feedback(assignment_id, force=True)
-    missing = _without_pages(settings, assignment_id)
-    if result.get("success"):
-        return []
-    if not missing:
-        check_result(result, f"generating feedback for {assignment_id}")
+    at a time, so that only the submissions it cannot render are left without a page. With
+    ``students``, one learner at a time from the start (those with an autograded notebook)."""
+    if students is not None:
+        graded = {p.parent.parent.name for p in settings.autograded().glob(f"*/{assignment_id}/*.ipynb")}
+        missing = sorted(set(students) & graded)
+    else:
+        result = api.generate_feedback(assignment_id, force=True)
+        missing = _without_pages(settings, assignment_id)
+        if result.get("success"):
+            return []
+        if not missing:
+            check_result(result, f"generating feedback for {assignment_id}")
     problems = []
     for student in missing:
         try:
@@ -112,8 +123,10 @@ def _without_pages(settings: Settings, assignment_id: str) -> list[str]:
     return sorted(students)
 
 
-def write_ungraded_notes(settings: Settings, assignment_ids: list[str]) -> list[Path]:
-    """A short page for each notebook that was not graded, saying why, in nbgrader's layout."""
+def write_ungraded_notes(settings: Settings, assignment_ids: list[str],
+                         students: list[str] | None = None) -> list[Path]:
+    """A short page for each notebook that was not graded, saying why, in nbgrader's layout
+    (only for ``students``, when given)."""
     from nbgrader.api import Gradebook
 
     statuses = read_statuses(settings)
@@ -122,7 +135,7 @@ def write_ungraded_notes(settings: Settings, assignment_ids: list[str]) -> list[
         names = {a.name: [n.name for n in a.notebooks] for a in gb.assignments}
     for key, entry in statuses.items():
         student, assignment_id = key.split("/", 1)
-        if assignment_id not in assignment_ids:
+        if assignment_id not in assignment_ids or (students is not None and student not in students):
             continue
         for name in names.get(assignment_id, []):
             if (settings.autograded(student, assignment_id) / f"{name}.ipynb").is_file():
@@ -209,23 +222,21 @@ def harden_page(text: str) -> str:
 
 # --------------------------------------------------------------------------- releasing
 
-def release_feedback(settings: Settings, assignment_ids: list[str]) -> list[Problem]:
-    """Release every feedback page to the exchange as nbgrader's release_feedback does
-    (``<exchange>/<course>/feedback/<md5(secret + notebook)>.html``, which learners'
-    ``nbgrader fetch_feedback`` finds), one submission at a time: one without a usable secret
-    is reported and skipped, and the others are released."""
+def release_feedback(settings: Settings, assignment_ids: list[str],
+                     students: list[str] | None = None) -> list[Problem]:
+    """Release every feedback page (or those of ``students``) to the exchange as nbgrader's
+    release_feedback does (``<exchange>/<course>/feedback/<md5(secret + notebook)>.html``, which
+    learners' ``nbgrader fetch_feedback`` finds), one submission at a time: one without a usable
+    secret is reported and skipped, and the others are released."""
     if settings.exchange is None:
         return []
-    from nbgrader.utils import notebook_hash
-
-    outbound = settings.exchange / settings.course_id / "feedback"
-    if not outbound.is_dir():
-        outbound.mkdir(parents=True)
-        outbound.chmod(0o711)  # learners may fetch a page whose name they know, not list them
+    _outbound(settings)
     problems = []
     for assignment_id in assignment_ids:
         for folder in sorted(settings.feedback().glob(f"*/{assignment_id}")):
             student = folder.parent.name
+            if students is not None and student not in students:
+                continue
             if folder.is_symlink() or folder.parent.is_symlink() or not folder.is_dir():
                 continue
             pages = sorted(p for p in folder.glob("*.html") if p.is_file() and not p.is_symlink())
@@ -237,21 +248,45 @@ def release_feedback(settings: Settings, assignment_ids: list[str]) -> list[Prob
                 problems.append(Problem(student, assignment_id, "feedback_not_released", str(err)))
                 continue
             for page in pages:
-                name = notebook_hash(secret=secret, notebook_id=page.stem)
-                tmp = outbound / f"{name}-tmp.html"
-                tmp.unlink(missing_ok=True)
-                tmp.write_bytes(page.read_bytes())
-                tmp.chmod(0o644)
-                tmp.replace(outbound / f"{name}.html")
-    _record(settings, "release", assignment_ids, problems)
+                release_page(settings, secret, page.stem, page.read_bytes())
+    _record(settings, "release", assignment_ids, problems, students)
     return problems
 
 
-def read_secret(settings: Settings, student: str, assignment_id: str) -> str:
+def release_page(settings: Settings, secret: str, notebook: str, page: bytes) -> Path:
+    """File one page where ``nbgrader fetch_feedback`` looks for the feedback on ``notebook``
+    of the submission with this secret (written in full, then renamed into place)."""
+    from nbgrader.utils import notebook_hash
+
+    outbound = _outbound(settings)
+    name = notebook_hash(secret=secret, notebook_id=notebook)
+    tmp = outbound / f"{name}-tmp.html"
+    tmp.unlink(missing_ok=True)
+    tmp.write_bytes(page)
+    tmp.chmod(0o644)
+    dest = outbound / f"{name}.html"
+    tmp.replace(dest)
+    return dest
+
+
+def _outbound(settings: Settings) -> Path:
+    assert settings.exchange is not None
+    outbound = settings.exchange / settings.course_id / "feedback"
+    if not outbound.is_dir():
+        outbound.mkdir(parents=True)
+        outbound.chmod(0o711)  # learners may fetch a page whose name they know, not list them
+    return outbound
+
+
+def read_secret(settings: Settings, student: str, assignment_id: str,
+                roots: tuple[str, ...] = ("autograded", "feedback", "submitted")) -> str:
     """The submission's secret exactly as nbgrader hashes it (the file's whole text), from the
-    feedback, autograded or submitted copy, whichever exists first. The file is opened without
+    autograded, feedback or submitted copy (of ``roots``), whichever exists first. The
+    autograded copy comes first: autograde writes it for every submission it grades, while
+    nbgrader leaves the feedback copy of an earlier submission in place when the new one could
+    not be graded (its page must go to the new submission). The file is opened without
     following links and must be a small regular file holding what nbgrader writes."""
-    for root in ("feedback", "autograded", "submitted"):
+    for root in roots:
         try:
             data = _read_nofollow(settings.course_dir, (root, student, assignment_id,
                                                         "submission_secret.txt"))
@@ -298,10 +333,11 @@ def _read_nofollow(root: Path, parts: tuple[str, ...]) -> bytes:
 
 # --------------------------------------------------------------------------- reporting
 
-def _record(settings: Settings, stage: str, assignment_ids: list[str], problems: list[Problem]) -> None:
+def _record(settings: Settings, stage: str, assignment_ids: list[str], problems: list[Problem],
+            students: list[str] | None = None) -> None:
     """Each problem on stderr and under its submission's ``feedback`` key in
     grading_status.json (when autograde gave it an entry); the key of a submission of these
-    assignments without a problem at this stage is cleared."""
+    assignments (and ``students``, when given) without a problem at this stage is cleared."""
     for problem in problems:
         print(f"feedback: {problem}", file=sys.stderr)
     try:
@@ -312,7 +348,8 @@ def _record(settings: Settings, stage: str, assignment_ids: list[str], problems:
     stage_statuses = {"generate": "feedback_failed", "release": "feedback_not_released"}[stage]
     changed = False
     for key, entry in statuses.items():
-        if key.split("/", 1)[-1] not in assignment_ids:
+        student, _, assignment_id = key.partition("/")
+        if assignment_id not in assignment_ids or (students is not None and student not in students):
             continue
         problem = found.pop(key, None)
         if problem is not None:

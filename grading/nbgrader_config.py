@@ -22,6 +22,8 @@ FEEDBACK_PREPROCESSORS = [
     ("grading.preprocessors", "ShowOnlyCheckMessages"),
     ("nbgrader.preprocessors", "ClearHiddenTests"),
     ("grading.preprocessors", "GradingNotes"),
+    # Off unless asked for (`feedback --model-answers`, `watch --self-paced`, `feedback-local`).
+    ("grading.preprocessors", "ModelAnswers"),
     # Last before rendering: nothing a learner wrote or displayed runs in the reader's browser.
     # (nbconvert's own HTMLExporter.sanitize_html is not used: it shows a DataFrame's <thead>
     # and <th> as text, and nbgrader's templates bypass it for markdown cells.)
@@ -63,9 +65,10 @@ def _feedback_classes() -> list[type]:
     return [getattr(importlib.import_module(module), name) for module, name in FEEDBACK_PREPROCESSORS]
 
 
-def make_config(settings: Settings, timeout: int = DEFAULT_TIMEOUT) -> Config:
+def make_config(settings: Settings, timeout: int = DEFAULT_TIMEOUT, model_answers: bool = False) -> Config:
     """The traitlets Config for nbgrader: course folder and id, exchange, stubs, the files that
-    are never released (wrong.yaml), execution timeout and the leak-free feedback pipeline."""
+    are never released (wrong.yaml), execution timeout and the leak-free feedback pipeline
+    (with ``model_answers``, written answers are followed by the source's model answer)."""
     c = Config()
     c.CourseDirectory.root = str(settings.course_dir)
     c.CourseDirectory.course_id = settings.course_id
@@ -77,6 +80,9 @@ def make_config(settings: Settings, timeout: int = DEFAULT_TIMEOUT) -> Config:
     c.Execute.timeout = timeout
     c.GenerateFeedback.preprocessors = _feedback_classes()
     c.GradingNotes.status_file = str(settings.status_file)
+    c.ModelAnswers.enabled = model_answers
+    c.ModelAnswers.notebooks = str(settings.notebooks)
+    c.ModelAnswers.source_dir = str(settings.course_dir / "source")
     if settings.exchange is not None:
         c.Exchange.root = str(settings.exchange)
         c.ExchangeReleaseAssignment.force = True
@@ -116,12 +122,13 @@ def write_config_file(settings: Settings, timeout: int = DEFAULT_TIMEOUT) -> Pat
     return path
 
 
-def make_api(settings: Settings, timeout: int = DEFAULT_TIMEOUT):  # -> NbGraderAPI
+def make_api(settings: Settings, timeout: int = DEFAULT_TIMEOUT,
+             model_answers: bool = False):  # -> NbGraderAPI
     """nbgrader's own API, configured for this course (imported late: it is slow to import)."""
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    config = make_config(settings, timeout)
+    config = make_config(settings, timeout, model_answers)
     coursedir = CourseDirectory(config=config)
     return NbGraderAPI(coursedir=coursedir, config=config)
 

@@ -163,7 +163,13 @@ def exchange_lines(course: Course) -> list[str]:
     """The exchange part of nbgrader_config.py: the shared folder (the default), or the service
     where servers share one unix account and a folder could not tell learners apart."""
     if course.extra.get("exchange", "folder") != EXCHANGE_SERVICE:
-        return [f"c.Exchange.root = {str(course.exchange_dir)!r}"]
+        return [
+            f"c.Exchange.root = {str(course.exchange_dir)!r}",
+            # nbgrader names a submission after the unix account; where every server runs as one
+            # account (the demo), that would file every learner's work under one name.
+            "if os.environ.get('JUPYTERHUB_USER'):",
+            "    c.CourseDirectory.student_id = os.environ['JUPYTERHUB_USER']",
+        ]
     return [
         f"c.ServiceExchange.service_url = {str(course.extra['exchange_url'])!r}",
         *(f"c.ExchangeFactory.{key} = 'hub_config.exchange.client.{name}'"
@@ -175,7 +181,8 @@ def nbgrader_config(course: Course, role: str) -> str:
     """nbgrader_config.py for a role: everyone shares the course id and the exchange."""
     lines = [
         "# Generated from hub_config/course.yaml; edits are overwritten at hub start.",
-        *(["import os", ""] if role == TRAINER else []),
+        *(["import os", ""] if role == TRAINER or course.extra.get("exchange", "folder") != EXCHANGE_SERVICE
+          else []),
         "c = get_config()  # noqa: F821",
         f"c.CourseDirectory.course_id = {course.course_id!r}",
         *exchange_lines(course),

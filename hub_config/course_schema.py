@@ -24,6 +24,7 @@ class Setting:
     kind: str
     meaning: str
     check: Callable[[Any], bool]
+    default: Any = None  # the value when a settings file leaves the key out (None: set-up decides)
 
 
 def _text(value: Any) -> bool:
@@ -49,6 +50,14 @@ def _size(value: Any) -> bool:
 
 def _whole(low: int, high: int) -> Callable[[Any], bool]:
     return lambda value: isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _flag(value: Any) -> bool:
+    return isinstance(value, bool)
 
 
 def _port(value: Any) -> bool:
@@ -81,11 +90,29 @@ SETTINGS: dict[str, Setting] = {
     "proxy_api_port": Setting("a port number", "the proxy's API port", _port),
     "book_dir": Setting("an absolute path", "the built course book", _absolute_path),
     "learner_data_dir": Setting("an absolute path", "the demo's learner view of the data", _absolute_path),
+    "notebooks": Setting("an absolute path", "the course's source notebooks (default: the clone's "
+                         "notebooks/)", _absolute_path),
     "exchange": Setting("folder or service", "nbgrader's exchange: a shared folder, or the exchange "
                         "service where every server runs as one account (Kubernetes)",
                         lambda value: value in ("folder", "service")),
     "exchange_url": Setting("a URL", "where servers reach the exchange service", _url),
+    # Self-paced feedback: the hub runs `python -m grading watch --self-paced` as a service
+    # (grading/watch.py, watch_command), which grades each submission as it arrives and releases
+    # its feedback, model answers included. Off unless a trainer turns it on.
+    "self_paced_feedback": Setting("true or false", "grade submissions as they arrive and release "
+                                   "their feedback with model answers, without a trainer", _flag,
+                                   default=False),
+    "feedback_max_attempts": Setting("a whole number from 0 (0: no cap)", "graded attempts per "
+                                     "learner and assignment in self-paced feedback", _count, default=0),
+    "feedback_wait_minutes": Setting("a whole number of minutes from 0", "the least time between a "
+                                     "learner's graded attempts at one assignment in self-paced "
+                                     "feedback", _count, default=0),
 }
+
+
+def setting_value(values: Mapping[str, Any], key: str) -> Any:
+    """A setting's value in ``values`` (a loaded course's ``extra``, say), or its default."""
+    return values.get(key, SETTINGS[key].default)
 
 
 def validate(values: Mapping[str, Any], source: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from jupyterhub.spawner import LocalProcessSpawner
 from hub_config import accounts, course_home, live_report, memory, signup_codes
 from hub_config.authenticator import CourseAuthenticator
 from hub_config.course import LEARNER, REPO, TRAINER, Course, write_all_role_configs
+from hub_config.course_schema import setting_value
 
 PROXY = REPO / "hub_config" / "node_modules" / ".bin" / "configurable-http-proxy"
 BOOK_HTML = REPO / "book" / "_build" / "html"
@@ -125,6 +127,43 @@ def configure_common(c: Any, course: Course, *, python: Path, hub_dir: Path, bin
         url=f"http://127.0.0.1:{free_port()}", trainer_group=course.trainer_group,
         course_id=course.course_id))
     c.JupyterHub.load_roles.extend(live_report.roles(trainer_group=course.trainer_group))
+
+
+SELF_PACED_SERVICE = "self-paced-feedback"
+
+
+def configure_self_paced(c: Any, course: Course, *, python: Path, sandbox_users: Sequence[str] = (),
+                         same_account: bool = False) -> bool:
+    """With course.yaml's ``self_paced_feedback`` on, the hub runs ``python -m grading watch
+    --self-paced`` as a service: every submission is graded as it arrives, by the same sandboxed
+    pipeline as ``grading autograde``, and its feedback (model answers included) released for
+    Fetch Feedback. Returns whether it is on.
+
+    On a workshop server it runs as root with the pool of grading accounts, under umask 002 so
+    that what it writes in the course folder (setgid, the trainers' group) stays the trainers'
+    to change, while the feedback it releases stays readable to its learner as nbgrader expects.
+    In the demo every server runs as one account, so the grader must be told that is accepted.
+    """
+    from grading.watch import watch_command
+
+    if not setting_value(course.extra, "self_paced_feedback"):
+        return False
+    argv = watch_command(python, course_notebooks(course), course.course_dir, course.data_dir,
+                         course.exchange_dir, course.course_id,
+                         max_attempts=setting_value(course.extra, "feedback_max_attempts"),
+                         wait_minutes=setting_value(course.extra, "feedback_wait_minutes"),
+                         sandbox_users=list(sandbox_users))
+    if sandbox_users:
+        argv += ["--kernel-python", str(python)]
+    environment = {"PYTHONPATH": str(REPO), "FJ_DATA_DIR": str(course.data_dir),
+                   "PATH": f"{python.parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin"}
+    if same_account:
+        environment["FJ_GRADING_SAME_ACCOUNT"] = "1"
+    c.JupyterHub.services.append({
+        "name": SELF_PACED_SERVICE, "cwd": str(REPO), "environment": environment,
+        "command": ["/bin/sh", "-c", 'umask 002 && exec "$@"', "self-paced-feedback", *argv],
+    })
+    return True
 
 
 class CourseSpawner(LocalProcessSpawner):

@@ -38,6 +38,8 @@ def demo_course(state_dir: Path, data_dir: Path, port: int) -> Course:
         course_dir=state_dir / "course", home_dir=state_dir / "homes",
         roster_file=state_dir / "roster.txt", trainers=[TRAINER_NAME],
         bind_url=f"http://127.0.0.1:{port}", learner_data_dir=str(state_dir / "learner-data"),
+        # A learner on their own gets feedback within a minute of submitting (hub.configure_self_paced).
+        self_paced_feedback=True,
     )
 
 
@@ -100,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     course = demo_course(state, args.data_dir.absolute(), args.port)
     if args.book_dir:
         course = course.replace(extra={**course.extra, "book_dir": str(args.book_dir.absolute())})
+    course = course.replace(extra={**course.extra, "notebooks": str(args.notebooks.absolute())})
     learner_data_view(course.data_dir, Path(course.extra["learner_data_dir"]))
     # nbgrader's exchange: writable by all, sticky, as nbgrader expects.
     course.exchange_dir.mkdir(parents=True, exist_ok=True)
@@ -188,7 +191,9 @@ def banner(url: str, accounts: dict[str, str], released: list[str], course: Cour
         lines.append(f"  {name:<10} {password:<16} {role}")
     lines += [
         "",
-        f"Assignments ready to fetch in the Assignments panel: {', '.join(released) or 'none yet'}",
+        f"Assignments released: {', '.join(released) or 'none yet'}",
+        "Servers open on the course home (/user/NAME/course): fetch and open each assignment there;",
+        "JupyterLab, where Nbgrader > Assignment List submits, is a link away.",
         f"The course book:  {url}/services/book/",
         f"Course data:      {course.data_dir} (learners get a read-only copy without answer_key/)",
         f"Everything else:  {course.state_dir}",

@@ -30,6 +30,8 @@ hub.configure_common(
     book_dir=Path(course.extra.get("book_dir", hub.BOOK_HTML)),
 )
 c.JupyterHub.spawner_class = SimpleLocalProcessSpawner
+# Self-paced feedback (on in the demo): submissions are graded as they arrive, as this account.
+hub.configure_self_paced(c, course, python=Path(sys.executable), same_account=True)
 # Every demo server runs as one account, so the trainer's grading can only run learners' code
 # as that account too: the grader refuses that on a hub unless told this is known and accepted.
 c.Spawner.environment = {**c.Spawner.environment, "FJ_GRADING_SAME_ACCOUNT": "1"}

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hub_config import course as course_module  # noqa: E402
 from hub_config import hub, runtime  # noqa: E402
+from hub_config.course_schema import setting_value  # noqa: E402
 
 c = get_config()  # noqa: F821
 os.environ.setdefault(course_module.SETTINGS_VARIABLE, "/etc/fj-training/course.yaml")
@@ -32,6 +33,13 @@ hub.configure_common(
     service_user="nobody",
 )
 c.JupyterHub.spawner_class = hub.course_spawner(course)
+# Self-paced feedback, if the trainer turned it on in course.yaml: graded as root, learners' code
+# under the pool of grading accounts (one per core, as `fj-autograde` uses).
+if setting_value(course.extra, "self_paced_feedback"):
+    from hub_config.accounts import ensure_grader_pool
+
+    hub.configure_self_paced(c, course, python=python,
+                             sandbox_users=ensure_grader_pool(course, max(1, len(os.sched_getaffinity(0)))))
 c.Spawner.notebook_dir = "~"
 # Learners keep their servers between sessions only while active; homes persist regardless.
 c.JupyterHub.shutdown_on_logout = False

@@ -7,7 +7,8 @@ import pytest
 from grading.cli import build_parser
 from tests.grading.conftest import FIXTURE_COURSE, run_cli
 
-COMMANDS = ["release", "collect", "autograde", "feedback", "export", "report", "check", "selfcheck"]
+COMMANDS = ["release", "collect", "autograde", "feedback", "watch", "export", "report", "check", "selfcheck",
+            "feedback-local"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

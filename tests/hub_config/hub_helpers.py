@@ -6,6 +6,7 @@ import copy
 import os
 import signal
 import subprocess
+import sys
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -188,3 +189,31 @@ def log_in(page, hub: Hub, name: str, landing: str = "**/user/{name}/**",  # typ
     page.fill("#password_input", hub.passwords[name])
     page.click("#login_submit")
     page.wait_for_url(landing.format(name=name), timeout=timeout)
+
+
+def start_demo(state: Path, data: Path, book: Path, port: int, log: Path,
+               notebooks: Path = FIXTURE_NOTEBOOKS) -> subprocess.Popen:
+    """`python -m hub_config.demo` on `port`, its output appended to `log`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub_config.demo", "--port", str(port), "--state-dir", str(state),
+         "--data-dir", str(data), "--notebooks", str(notebooks), "--book-dir", str(book)],
+        cwd=REPO, stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_for_banner(log: Path, process: subprocess.Popen, times: int = 1, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.read_text().count("Press Ctrl-C") >= times:
+            return
+        assert process.poll() is None, log.read_text()
+        time.sleep(0.5)
+    raise AssertionError(f"the demo did not start:\n{log.read_text()}")
+
+
+def stop_with_ctrl_c(process: subprocess.Popen) -> list[psutil.Process]:
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert any("configurable-http-proxy" in " ".join(c.cmdline()) for c in children)
+    os.killpg(process.pid, signal.SIGINT)  # what the terminal sends on Ctrl-C
+    process.wait(timeout=60)
+    _, alive = psutil.wait_procs(children, timeout=15)
+    return alive

@@ -8,47 +8,17 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import psutil
 import pytest
 import yaml
-from hub_helpers import ASSIGNMENT, FIXTURE_NOTEBOOKS, make_dataset
+from hub_helpers import ASSIGNMENT, make_dataset, start_demo, stop_with_ctrl_c, wait_for_banner
 
-from hub_config.course import REPO
 from hub_config.hub import free_port
 from hub_config.hubclient import HubClient
 
 pytestmark = pytest.mark.integration
-
-
-def start_demo(state: Path, data: Path, book: Path, port: int, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "hub_config.demo", "--port", str(port), "--state-dir", str(state),
-         "--data-dir", str(data), "--notebooks", str(FIXTURE_NOTEBOOKS), "--book-dir", str(book)],
-        cwd=REPO, stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def wait_for_banner(log: Path, process: subprocess.Popen, times: int = 1, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if log.read_text().count("Press Ctrl-C") >= times:
-            return
-        assert process.poll() is None, log.read_text()
-        time.sleep(0.5)
-    raise AssertionError(f"the demo did not start:\n{log.read_text()}")
-
-
-def stop_with_ctrl_c(process: subprocess.Popen) -> list[psutil.Process]:
-    children = psutil.Process(process.pid).children(recursive=True)
-    assert any("configurable-http-proxy" in " ".join(c.cmdline()) for c in children)
-    os.killpg(process.pid, signal.SIGINT)  # what the terminal sends on Ctrl-C
-    process.wait(timeout=60)
-    _, alive = psutil.wait_procs(children, timeout=15)
-    return alive
 
 
 def test_demo_runs_the_course_hub_and_ctrl_c_stops_everything(artifacts_dir: Path) -> None:
