@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("autograde", cmd_autograde, "grade every submission, in parallel and sandboxed", """
         Grade the cohort's submissions of every released assignment (or the ones named): new or
         changed submissions only, unless --force. Each submission runs in a scratch folder of
-        its own holding only its files, a worker per core, with a progress bar; results go into
+        its own holding only its files, a worker per core plus one, with a progress bar; results go into
         COURSE_DIR/autograded/ and the gradebook exactly as nbgrader autograde would put them.
 
         A bad submission never stops the batch: each gets a status and a message (graded,
@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                      help="assignment ids (default: all released)")
     sub.add_argument("--workers", type=int, default=0, metavar="N",
-                     help="parallel workers (default: one per core)")
+                     help="parallel workers (default: one per core, plus one)")
     sub.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
                      help="time limit per cell (default: 60)")
     sub.add_argument("--sandbox-user", default="", metavar="USER[,USER...]",
@@ -416,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="minutes between a learner's graded attempts at one assignment "
                           "(default: 0)")
     sub.add_argument("--workers", type=int, default=0, metavar="N",
-                     help="parallel workers (default: one per core, at most one per sandbox account)")
+                     help="parallel workers (default: one per core plus one, at most one per sandbox "
+                          "account)")
     sub.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
                      help="time limit per cell (default: 60)")
     sub.add_argument("--sandbox-user", default="", metavar="USER[,USER...]",

@@ -102,9 +102,10 @@ def autograde(course: Course, python: Path, assignment: str, *, as_user: str | N
     env = {"FJ_DATA_DIR": str(course.data_dir)}
     sandbox: list[str] = []
     if os.geteuid() == 0:
+        from grading.autograde import default_grading_workers
         from hub_config.accounts import ensure_grader_pool
 
-        pool = ensure_grader_pool(course, max(1, len(os.sched_getaffinity(0))))
+        pool = ensure_grader_pool(course, default_grading_workers())
         sandbox = ["--sandbox-user", ",".join(pool), "--workers", str(len(pool)),
                    "--kernel-python", str(python)]
     run(grading_cmd(course, python, notebooks, "autograde", *sandbox), env=env, cwd=REPO)

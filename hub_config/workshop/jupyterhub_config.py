@@ -34,12 +34,13 @@ hub.configure_common(
 )
 c.JupyterHub.spawner_class = hub.course_spawner(course)
 # Self-paced feedback, if the trainer turned it on in course.yaml: graded as root, learners' code
-# under the pool of grading accounts (one per core, as `fj-autograde` uses).
+# under the pool of grading accounts (one per grading worker, as `fj-autograde` uses).
 if setting_value(course.extra, "self_paced_feedback"):
+    from grading.autograde import default_grading_workers
     from hub_config.accounts import ensure_grader_pool
 
     hub.configure_self_paced(c, course, python=python,
-                             sandbox_users=ensure_grader_pool(course, max(1, len(os.sched_getaffinity(0)))))
+                             sandbox_users=ensure_grader_pool(course, default_grading_workers()))
 c.Spawner.notebook_dir = "~"
 # Learners keep their servers between sessions only while active; homes persist regardless.
 c.JupyterHub.shutdown_on_logout = False
