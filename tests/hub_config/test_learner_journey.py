@@ -158,6 +158,9 @@ def test_self_paced_learner_loop_and_the_trainer_view(browser, artifacts_dir: Pa
         listed = server_api(tpage, url, "trainer", f"formgrader/api/submissions/{FIRST}").json()
         mine = [s for s in listed if s["student"] == "learner1"]
         assert mine and mine[0]["code_score"] == 2, listed
+        tpage.goto(f"{url}/user/trainer/formgrader/manage_submissions/{FIRST}")
+        tpage.get_by_text("learner1").first.wait_for(timeout=60_000)
+        tpage.screenshot(path=str(artifacts_dir / "journey-4-formgrader.png"))
         trainer.close()
     finally:
         if process.poll() is None:
