@@ -19,6 +19,7 @@ import os
 import pwd
 import secrets
 import stat
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -196,6 +197,12 @@ class SandboxedKernelManager(AsyncKernelManager):
     # Kernels started by this process (psutil.Process, which knows a reused pid), for killing
     # them and their children when no cgroup or account can.
     started: list = []
+
+    async def _async_pre_start_kernel(self, **kw):  # type: ignore[no-untyped-def]
+        # A graded kernel's outputs travel over its channels; its stdout carries only ipykernel's
+        # start-up notes, which would otherwise land in the terminal of whoever grades.
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        return await super()._async_pre_start_kernel(**kw)
 
     async def _async_post_start_kernel(self, **kw) -> None:
         await super()._async_post_start_kernel(**kw)

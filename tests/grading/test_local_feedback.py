@@ -26,13 +26,14 @@ def _one_line_error(capsys, *args) -> str:
 
 
 @pytest.mark.integration
-def test_a_notebook_is_graded_here_and_its_page_written_beside_it(released, tmp_path, capsys) -> None:
+def test_a_notebook_is_graded_here_and_its_page_written_beside_it(released, tmp_path, capfd) -> None:
     notebook = tmp_path / "my attempt.ipynb"  # found by its cells, not its name
     notebook.write_text(json.dumps(solved(released, ASSIGNMENT, WRONG)), encoding="utf-8")
     before = (notebook.read_bytes(), notebook.stat().st_mtime_ns)
     code = run_cli(*ARGS, "feedback-local", notebook)
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out  # the kernels' own output too, not only this process's
     assert code == 1, out  # a check fails
+    assert "NOTE: When using" not in out, "a kernel's start-up note reached the learner"
     assert f"assignment {ASSIGNMENT}" in out
     assert "[FAIL] public_count_test: 0 of 2 points" in out
     assert "AssertionError: n_public should count only some cases" in out
