@@ -17,6 +17,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,13 @@ from tests.grading.conftest import (  # noqa: F401 (session fixtures, shared wit
 EVIL = "<img src=x onerror=alert(1)>"
 PREFIX = "/services/cohort-report/"
 TRAINER, LEARNER_NAME = "tutor", "ann"
+
+
+def run_async(coroutine):  # type: ignore[no-untyped-def]
+    """asyncio.run in a thread of its own: in the same pytest session the browser tests'
+    Playwright keeps an event loop running in the main thread, where asyncio.run refuses."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +164,7 @@ def test_learner_names_and_messages_are_escaped(course: Settings) -> None:
     statuses[f"bob/{ASSIGNMENT}"].update(status="needs_review", message=f'"><script>alert(2)</script>{EVIL}')
     course.status_file.write_text(json.dumps(statuses))
 
-    snapshot = asyncio.run(live_report.Cohort(course, course.notebooks).current())
+    snapshot = run_async(live_report.Cohort(course, course.notebooks).current())
     page = live_report.render_page(snapshot, prefix=PREFIX, xsrf='x"><b>', interval=5)
     assert "<img" not in page and "alert(2)</script>" not in page and '"><b>' not in page
     assert html.escape(EVIL) in page and "stopped" in page
@@ -196,7 +204,7 @@ def test_the_data_is_reread_only_when_the_files_change(course: Settings) -> None
         reads.append(cohort.reads)
         return reads
 
-    assert asyncio.run(scenario()) == [1, 2, 2, 3]
+    assert run_async(scenario()) == [1, 2, 2, 3]
 
 
 @pytest.mark.integration
@@ -214,7 +222,7 @@ def test_a_failed_rebuild_keeps_the_last_data_and_says_so(course: Settings, monk
         await cohort.current()  # within retry_seconds of the failure: not retried
         return good, bad, cohort.reads
 
-    good, bad, reads = asyncio.run(scenario())
+    good, bad, reads = run_async(scenario())
     assert reads == 2 and bad.version != good.version
     assert bad.data["learners"] == good.data["learners"]
     assert "The last refresh failed" in bad.main and html.escape(EVIL) in bad.main and "<img" not in bad.main
@@ -274,7 +282,7 @@ def serve(course: Settings, requests_: list[tuple[str, dict[str, str]]]) -> list
         finally:
             server.stop()
 
-    return asyncio.run(scenario())
+    return run_async(scenario())
 
 
 @pytest.fixture
