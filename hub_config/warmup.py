@@ -41,6 +41,10 @@ class WarmupError(RuntimeError):
     """The hub refused or did not answer as expected (one line, for the trainer)."""
 
 
+class MissingUser(WarmupError):
+    """The hub has no such user (yet)."""
+
+
 @dataclass(frozen=True)
 class Started:
     """One learner's server: seconds until ready, or why it did not start."""
@@ -78,9 +82,18 @@ class HubAPI:
 
     def server(self, name: str) -> dict:
         r = self._call("GET", f"/users/{quote(name)}")
+        if r.status_code == 404:
+            raise MissingUser(f"no user {name!r} on the hub (404)")
         if r.status_code != 200:
             raise WarmupError(f"no user {name!r} on the hub ({r.status_code})")
         return (r.json().get("servers") or {}).get("", {})
+
+    def create(self, name: str) -> None:
+        """Add a learner the hub has not seen log in yet (a roster name that signed up, or will:
+        the hub creates its users at their first login, so a warm-up before it would miss them)."""
+        r = self._call("POST", f"/users/{quote(name)}")
+        if r.status_code not in (201, 409):  # 409: created meanwhile
+            raise WarmupError(f"adding {name} to the hub answered {r.status_code}: {r.text[:200]}")
 
     def start(self, name: str) -> None:
         r = self._call("POST", f"/users/{quote(name)}/server")
@@ -99,7 +112,12 @@ def start_one(api: HubAPI, name: str, timeout: float, clock: Callable[[], float]
     """Start a learner's server and wait until the hub says it is ready."""
     began = clock()
     try:
-        if api.server(name).get("ready"):
+        try:
+            server = api.server(name)
+        except MissingUser:
+            api.create(name)
+            server = api.server(name)
+        if server.get("ready"):
             return Started(name, 0.0)
         api.start(name)
         while clock() - began < timeout:
@@ -156,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hub", default="http://127.0.0.1:8000", help="the hub's address "
                         "(default: http://127.0.0.1:8000)")
     parser.add_argument("--learners", default="", metavar="NAME[,NAME...]",
-                        help="only these learners (default: every account that is not a trainer)")
+                        help="these learners, added to the hub if they have not logged in yet "
+                             "(default: every account that is not a trainer)")
     parser.add_argument("--until", default="", metavar="HH:MM",
                         help="keep the started servers from the idle culler until this time today")
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,

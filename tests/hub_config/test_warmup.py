@@ -25,20 +25,27 @@ from hub_config.hubclient import HubClient
 class FakeAPI:
     """The hub as warmup sees it: servers that become ready after a few polls."""
 
-    def __init__(self, polls_to_ready: int = 2, fail: str = "") -> None:
+    def __init__(self, polls_to_ready: int = 2, fail: str = "", new: str = "") -> None:
         self.polls = {}
+        self.new = new  # a learner the hub has not seen log in yet
+        self.created: list[str] = []
         self.polls_to_ready = polls_to_ready
         self.fail = fail
         self.touched: list[tuple[tuple[str, ...], datetime]] = []
 
     def server(self, name: str) -> dict:
         if name == self.fail:
-            raise warmup.WarmupError(f"no user {name!r} on the hub (404)")
+            raise warmup.WarmupError(f"no user {name!r} on the hub (500)")
+        if name == self.new and name not in self.created:
+            raise warmup.MissingUser(f"no user {name!r} on the hub (404)")
         self.polls[name] = self.polls.get(name, -1) + 1
         return {"ready": self.polls[name] > self.polls_to_ready, "pending": "spawn"}
 
     def start(self, name: str) -> None:
         pass
+
+    def create(self, name: str) -> None:
+        self.created.append(name)
 
     def touch(self, names, when) -> None:  # type: ignore[no-untyped-def]
         self.touched.append((tuple(names), when))
@@ -46,9 +53,12 @@ class FakeAPI:
 
 def test_warm_up_reports_each_server_and_never_stops_at_one_failure(monkeypatch) -> None:
     monkeypatch.setattr(warmup.time, "sleep", lambda s: None)
-    results = warmup.warm_up(FakeAPI(fail="ghost"), ["ann", "ghost", "bob"], concurrency=2)
-    assert [(r.name, bool(r.error)) for r in results] == [("ann", False), ("ghost", True), ("bob", False)]
+    api = FakeAPI(fail="ghost", new="cat")
+    results = warmup.warm_up(api, ["ann", "ghost", "bob", "cat"], concurrency=2)
+    assert [(r.name, bool(r.error)) for r in results] == [("ann", False), ("ghost", True), ("bob", False),
+                                                          ("cat", False)]
     assert "no user 'ghost'" in results[1].error
+    assert api.created == ["cat"], "a learner who has not logged in yet is added, then started"
 
 
 def test_hold_until_reports_activity_until_the_session_starts() -> None:
