@@ -12,9 +12,7 @@ score are printed, and the page is written next to the notebook as ``<name>.feed
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import tempfile
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from grading import cells
+from grading.atomic import write_atomically
 from grading.course import Assignment, load_course
 from grading.errors import GradingError
 from grading.settings import Settings
@@ -139,28 +138,19 @@ def feedback_local(notebook: Path, settings: Settings, timeout: int = 120) -> in
         seconds = time.perf_counter() - started
         feedback.generate_feedback(local, [assignment.id], model_answers=True)
         page = local.feedback(student, assignment.id) / f"{assignment.id}.html"
-        write_atomically(page_path, page.read_bytes())
+        write_page(page_path, page.read_bytes())
         checks = results(local, student, assignment.id)
     print(summary(notebook, assignment, outcome, checks, seconds, page_path))
     auto = [c for c in checks if c.mark != "hand"]
     return 0 if auto and all(c.mark == "pass" for c in auto) and outcome.status == "graded" else 1
 
 
-def write_atomically(dest: Path, data: bytes) -> None:
-    """``dest`` written in full beside itself, then renamed into place."""
+def write_page(dest: Path, data: bytes) -> None:
+    """The feedback page beside the notebook, whole or not at all."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        write_atomically(dest, data)
     except OSError as err:
         raise GradingError(f"cannot write the feedback page in {dest.parent}: {err.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def results(local: Settings, student: str, assignment_id: str) -> list[Check]:

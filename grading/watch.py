@@ -39,12 +39,12 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.atomic import write_atomically
 from grading.errors import GradingError
 from grading.settings import Settings
 
@@ -100,19 +100,8 @@ def save_state(settings: Settings, state: dict) -> None:
     """Written to a temporary file in the course folder, flushed to disk, then renamed over the
     old one: a crash leaves the old record or the new one, never half of one."""
     path = state_path(settings)
-    fd, tmp = tempfile.mkstemp(prefix=f".{STATE_NAME}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(state, out, indent=1, sort_keys=True)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o660 if path.parent.stat().st_mode & 0o2000 else 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, (json.dumps(state, indent=1, sort_keys=True) + "\n").encode(),
+                     mode=0o660 if path.parent.stat().st_mode & 0o2000 else 0o600, sync=True)
 
 
 def _entry(state: dict, key: str) -> dict:

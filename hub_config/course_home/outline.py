@@ -28,9 +28,10 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from grading.atomic import write_atomically
 
 FORMAT = 1
 BOOK_SOURCES = Path(__file__).resolve().parents[2] / "book"
@@ -71,15 +72,7 @@ def write_outline(notebooks: Path, dest: Path, course_id: str, book: Path = BOOK
     text = json.dumps(describe(load_course(notebooks), course_id, book), indent=1) + "\n"
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".course_outline-", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(dest, text.encode())
     return dest
 
 

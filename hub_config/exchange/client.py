@@ -16,7 +16,6 @@ import glob
 import hashlib
 import os
 import re
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from nbgrader.exchange.abc.exchange import ExchangeError
 from nbgrader.utils import parse_utc
 from traitlets import Bool, Float, Integer, Unicode, default
 
+from grading.atomic import write_atomically
 from hub_config.exchange import payload
 from hub_config.exchange.rules import (
     Limits,
@@ -461,15 +461,7 @@ def _write_atomic(target: Path, data: bytes) -> None:
     """Write a file under a temporary name in its folder, then rename it into place."""
     check_path(target.name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(target, data)
 
 
 __all__ = [
