@@ -18,10 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,21 +30,18 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from hub_load import percentile, start_hub, stop_hub  # noqa: E402 (beside this script)
+
 from grading import cells  # noqa: E402
 from grading.course import load_course  # noqa: E402
 from hub_config import course_ops  # noqa: E402
-from hub_config.demo.__main__ import DEMO_CONFIG, demo_course, learner_data_view, write_settings  # noqa: E402
+from hub_config.demo.__main__ import demo_course, learner_data_view, write_settings  # noqa: E402
 from hub_config.hub import free_port  # noqa: E402
 from hub_config.hubclient import HubClient, wait_for_hub  # noqa: E402
 from hub_config.signup_codes import SignupCodes, codes_file  # noqa: E402
 
 TARGET_P95 = 60.0
 COURSE_ID = "fj-course"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def answered(released: dict, source) -> dict:
@@ -129,11 +123,7 @@ def main() -> None:
     write_settings(course, settings)
     course_ops.release(course, Path(sys.executable), args.notebooks)
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "FJ_HUB_SETTINGS": str(settings),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    log = open(state / "jupyterhub.log", "w")  # noqa: SIM115
-    hub = subprocess.Popen([str(Path(sys.executable).parent / "jupyterhub"), "-f", str(DEMO_CONFIG)],
-                           cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    hub = start_hub(state, settings)
     children: list[psutil.Process] = []
     try:
         wait_for_hub(url, timeout=90)
@@ -163,18 +153,7 @@ def main() -> None:
               f"(target: under {TARGET_P95:.0f} s for 10 learners on 2 cores)")
         print(f"slowest:                      {max(seconds):.1f} s")
     finally:
-        if hub.poll() is None:
-            children = children or psutil.Process(hub.pid).children(recursive=True)
-            hub.send_signal(signal.SIGTERM)
-            try:
-                hub.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                hub.kill()
-        _, alive = psutil.wait_procs(children, timeout=10)
-        for proc in alive:
-            proc.kill()
-        subprocess.run(["chmod", "-R", "u+w", str(state)], check=False)
-        shutil.rmtree(state, ignore_errors=True)
+        stop_hub(hub, children, state)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,32 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def start_hub(state: Path, settings: Path) -> subprocess.Popen:
+    """The demo's hub (JupyterHub, its proxy and services) on the settings file, logging into
+    STATE/jupyterhub.log."""
+    env = {**os.environ, "FJ_HUB_SETTINGS": str(settings),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    log = open(state / "jupyterhub.log", "w")  # noqa: SIM115 (open for the hub's lifetime)
+    return subprocess.Popen([str(Path(sys.executable).parent / "jupyterhub"), "-f", str(DEMO_CONFIG)],
+                            cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_hub(hub: subprocess.Popen, children: list[psutil.Process], state: Path) -> None:
+    """Stop the hub and everything it started, then remove the scratch state folder."""
+    if hub.poll() is None:
+        children = children or psutil.Process(hub.pid).children(recursive=True)
+        hub.send_signal(signal.SIGTERM)
+        try:
+            hub.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            hub.kill()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    for proc in alive:
+        proc.kill()
+    subprocess.run(["chmod", "-R", "u+w", str(state)], check=False)
+    shutil.rmtree(state, ignore_errors=True)
+
+
 def login_and_start(url: str, name: str, password: str) -> float:
     began = time.monotonic()
     client = HubClient(url)
@@ -90,11 +116,7 @@ def main() -> None:
     settings = state / "settings.yaml"
     write_settings(course, settings)
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "FJ_HUB_SETTINGS": str(settings),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    log = open(state / "jupyterhub.log", "w")  # noqa: SIM115
-    hub = subprocess.Popen([str(Path(sys.executable).parent / "jupyterhub"), "-f", str(DEMO_CONFIG)],
-                           cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    hub = start_hub(state, settings)
     children: list[psutil.Process] = []
     try:
         wait_for_hub(url, timeout=90)
@@ -135,18 +157,7 @@ def main() -> None:
               f"over {len(sizes)} servers")
         print(f"machine memory per learner:   {used / n / 2**20:.0f} MiB (system-wide increase / N)")
     finally:
-        if hub.poll() is None:
-            children = children or psutil.Process(hub.pid).children(recursive=True)
-            hub.send_signal(signal.SIGTERM)
-            try:
-                hub.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                hub.kill()
-        _, alive = psutil.wait_procs(children, timeout=10)
-        for proc in alive:
-            proc.kill()
-        subprocess.run(["chmod", "-R", "u+w", str(state)], check=False)
-        shutil.rmtree(state, ignore_errors=True)
+        stop_hub(hub, children, state)
 
 
 if __name__ == "__main__":

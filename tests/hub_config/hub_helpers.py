@@ -7,12 +7,16 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import yaml
 
 from hub_config import signup_codes
 from hub_config.course import REPO, Course
@@ -217,3 +221,44 @@ def stop_with_ctrl_c(process: subprocess.Popen) -> list[psutil.Process]:
     process.wait(timeout=60)
     _, alive = psutil.wait_procs(children, timeout=15)
     return alive
+
+
+@dataclass
+class RunningDemo:
+    """A demo hub started by :func:`running_demo`."""
+
+    url: str
+    state: Path
+    accounts: dict[str, str]
+    log: Path
+
+
+@contextmanager
+def running_demo(name: str, artifacts_dir: Path,
+                 notebooks: Path = FIXTURE_NOTEBOOKS) -> Iterator[RunningDemo]:
+    """`python -m hub_config.demo` on a free port with a tiny dataset and book, its log in
+    test-artifacts/hub_config-NAME.log; stopped (Ctrl-C, then killed) and removed afterwards."""
+    from hub_config.hub import free_port
+
+    base = Path(tempfile.mkdtemp(prefix=f"fj-{name}-", dir="/tmp"))
+    state, data, book = base / "state", base / "data", base / "book"
+    make_dataset(data)
+    book.mkdir()
+    (book / "index.html").write_text("<h1>Family justice data course book</h1>")
+    log = artifacts_dir / f"hub_config-{name}.log"
+    log.write_text("")
+    port = free_port()
+    process = start_demo(state, data, book, port, log, notebooks=notebooks)
+    try:
+        wait_for_banner(log, process)
+        accounts = yaml.safe_load((state / "credentials.yaml").read_text())
+        yield RunningDemo(f"http://127.0.0.1:{port}", state, accounts, log)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
+        subprocess.run(["rm", "-rf", str(base)], check=False)

@@ -12,20 +12,14 @@ learner. The trainer sees the same submission in the live report and in the form
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-import yaml
-from hub_helpers import make_dataset, start_demo, wait_for_banner
+from hub_helpers import running_demo
 
 from grading import cells
-from hub_config.hub import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -68,19 +62,8 @@ def row_text(page, assignment: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_self_paced_learner_loop_and_the_trainer_view(browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    base = Path(tempfile.mkdtemp(prefix="fj-journey-", dir="/tmp"))
-    state, data, book = base / "state", base / "data", base / "book"
-    make_dataset(data)
-    book.mkdir()
-    (book / "index.html").write_text("<h1>Family justice data course book</h1>")
-    log = artifacts_dir / "hub_config-journey.log"
-    log.write_text("")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = start_demo(state, data, book, port, log, notebooks=JOURNEY)
-    try:
-        wait_for_banner(log, process)
-        accounts = yaml.safe_load((state / "credentials.yaml").read_text())
+    with running_demo("journey", artifacts_dir, notebooks=JOURNEY) as demo:
+        url, accounts, log = demo.url, demo.accounts, demo.log
         context = browser.new_context(viewport={"width": 1300, "height": 900})
         page = context.new_page()
         log_in(page, url, "learner1", accounts["learner1"])
@@ -162,12 +145,3 @@ def test_self_paced_learner_loop_and_the_trainer_view(browser, artifacts_dir: Pa
         tpage.get_by_text("learner1").first.wait_for(timeout=60_000)
         tpage.screenshot(path=str(artifacts_dir / "journey-4-formgrader.png"))
         trainer.close()
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
-        subprocess.run(["rm", "-rf", str(base)], check=False)

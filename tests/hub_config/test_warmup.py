@@ -4,21 +4,17 @@ and keeps them from the idle culler until it starts; a learner's token cannot.""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-import yaml
-from hub_helpers import make_dataset, start_demo, wait_for_banner
+from hub_helpers import running_demo
 
 from hub_config import warmup
 from hub_config.course import REPO
-from hub_config.hub import free_port
 from hub_config.hubclient import HubClient
 
 
@@ -92,19 +88,8 @@ def test_the_token_never_comes_from_the_command_line() -> None:
 
 @pytest.mark.integration
 def test_a_trainer_warms_every_learner_up_and_a_learner_cannot(artifacts_dir: Path) -> None:
-    base = Path(tempfile.mkdtemp(prefix="fj-warmup-", dir="/tmp"))
-    state, data, book = base / "state", base / "data", base / "book"
-    make_dataset(data)
-    book.mkdir()
-    (book / "index.html").write_text("<h1>book</h1>")
-    log = artifacts_dir / "hub_config-warmup.log"
-    log.write_text("")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = start_demo(state, data, book, port, log)
-    try:
-        wait_for_banner(log, process)
-        accounts = yaml.safe_load((state / "credentials.yaml").read_text())
+    with running_demo("warmup", artifacts_dir) as demo:
+        url, accounts = demo.url, demo.accounts
         learners = sorted(name for name in accounts if name != "trainer")
 
         def run(token: str) -> subprocess.CompletedProcess:
@@ -137,12 +122,3 @@ def test_a_trainer_warms_every_learner_up_and_a_learner_cannot(artifacts_dir: Pa
             assert seen >= before - timedelta(seconds=1), (name, seen)
         # A learner logging in now lands on a running server at once.
         assert learner.session.get(f"{url}/user/{learners[0]}/course", timeout=30).status_code == 200
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
-        subprocess.run(["rm", "-rf", str(base)], check=False)
