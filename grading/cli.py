@@ -252,6 +252,20 @@ def _require_data(settings: Settings) -> None:
 
 # --------------------------------------------------------------------------- parser
 
+def _grading_options(sub: argparse.ArgumentParser) -> None:
+    """The options autograde and watch share: how many workers, and the sandbox they run in."""
+    sub.add_argument("--workers", type=int, default=0, metavar="N",
+                     help="parallel workers (default: one per core plus one, at most one per sandbox "
+                          "account)")
+    sub.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
+                     help="time limit per cell (default: 60)")
+    sub.add_argument("--sandbox-user", default="", metavar="USER[,USER...]",
+                     help="run kernels as these unprivileged accounts, a pool (needs root)")
+    sub.add_argument("--kernel-python", default="", metavar="PATH",
+                     help="the interpreter kernels run; a sandbox account must be able to run it "
+                          "(default: this one)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
                     description=_doc("""
@@ -345,15 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
         """)
     sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                      help="assignment ids (default: all released)")
-    sub.add_argument("--workers", type=int, default=0, metavar="N",
-                     help="parallel workers (default: one per core, plus one)")
-    sub.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
-                     help="time limit per cell (default: 60)")
-    sub.add_argument("--sandbox-user", default="", metavar="USER[,USER...]",
-                     help="run kernels as this unprivileged account (needs root)")
-    sub.add_argument("--kernel-python", default="", metavar="PATH",
-                     help="the interpreter kernels run; a sandbox account must be able to run it "
-                          "(default: this one)")
+    _grading_options(sub)
     sub.add_argument("--notebook-timeout", type=int, default=None, metavar="SECONDS",
                      help="time limit per notebook, 0 for none (default: 10 x --timeout)")
     sub.add_argument("--memory-mb", type=int, default=8192, metavar="MB",
@@ -415,16 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--wait-minutes", type=int, default=0, metavar="M",
                      help="minutes between a learner's graded attempts at one assignment "
                           "(default: 0)")
-    sub.add_argument("--workers", type=int, default=0, metavar="N",
-                     help="parallel workers (default: one per core plus one, at most one per sandbox "
-                          "account)")
-    sub.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
-                     help="time limit per cell (default: 60)")
-    sub.add_argument("--sandbox-user", default="", metavar="USER[,USER...]",
-                     help="run kernels as these unprivileged accounts, a pool (needs root)")
-    sub.add_argument("--kernel-python", default="", metavar="PATH",
-                     help="the interpreter kernels run; a sandbox account must be able to run it "
-                          "(default: this one)")
+    _grading_options(sub)
 
     sub = command("export", cmd_export, "nbgrader's CSV export of the gradebook", """
         Write nbgrader's own CSV export of the gradebook: one row per learner and assignment,
