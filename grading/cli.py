@@ -23,14 +23,42 @@ from grading.settings import (
     default_data_dir,
 )
 
-PROG = "python -m grading"
+DISTRIBUTION = "family-justice-data-training"
+SCRIPT = "fj-grading"
+# What the user typed: the installed command, or the module.
+PROG = SCRIPT if Path(sys.argv[0]).stem == SCRIPT else "python -m grading"
+
+
+def version() -> str:
+    """The installed distribution's version; in a clone that was never installed, the version
+    the distribution is built with (``synthetic_data.__version__``)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed(DISTRIBUTION)
+    except PackageNotFoundError:
+        from synthetic_data import __version__
+
+        return __version__
 
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (and exit code 2), like every other error."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class CommandParser(Parser):
+    """A command's parser: it reports the options it does not know itself, naming the command;
+    argparse would hand them back to the top-level parser, whose message names no command."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
 
 
 def _cores() -> int:
@@ -289,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
         folder. Errors in what you asked for end with one line and exit code 2.
         Run `python -m grading COMMAND --help` for each command's options.
         """))
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--notebooks", type=Path, default=DEFAULT_NOTEBOOKS, metavar="DIR",
                         help="the course's source notebooks, a folder per module (default: notebooks/)")
     parser.add_argument("--course-dir", type=Path, default=DEFAULT_COURSE_DIR, metavar="DIR",
@@ -302,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
                         help="the dataset kernels read, exported to them as FJ_DATA_DIR "
                              "(default: $FJ_DATA_DIR, else data/classroom)")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                     parser_class=CommandParser)
 
     def command(name: str, func, summary: str, doc: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=summary, description=_doc(doc),

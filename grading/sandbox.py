@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import secrets
 import stat
 import subprocess
@@ -51,6 +50,8 @@ def resolve_accounts(names: list[str]) -> list[Account]:
     if os.geteuid() != 0:
         raise GradingError("--sandbox-user needs grading to run as root (it switches each kernel "
                            "to that account)")
+    import pwd  # here, not at the top: selfcheck imports this module on Windows too
+
     accounts = []
     for name in names:
         try:

@@ -16,9 +16,16 @@ DATA_DIR_VARIABLE = "FJ_DATA_DIR"
 
 def default_data_dir() -> Path:
     """FJ_DATA_DIR when set (a hub mounts the data somewhere and says where), else the
-    clone's classroom dataset: the same rule ``synthetic_data.load`` follows."""
+    clone's classroom dataset; installed outside a clone, data/classroom in the current folder
+    or one above it: the same rule ``synthetic_data.load`` follows."""
     configured = os.environ.get(DATA_DIR_VARIABLE)
-    return Path(configured) if configured else REPO / "data" / "classroom"
+    if configured:
+        return Path(configured)
+    if (REPO / "notebooks").is_dir():
+        return REPO / "data" / "classroom"
+    here = Path.cwd()
+    found = (f / "data" / "classroom" for f in (here, *here.parents))
+    return next((d for d in found if (d / "manifest.json").is_file()), here / "data" / "classroom")
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,10 @@ DATA_DIR_VARIABLE = "FJ_DATA_DIR"
 def default_data_dir() -> Path:
     """Where the course's dataset is, so that notebooks never hard-code a path.
 
-    A hub mounts the data read-only somewhere and sets ``FJ_DATA_DIR``; on a laptop the
-    repository's ``data/classroom`` is found from any folder inside the clone.
+    A hub mounts the data read-only somewhere and sets ``FJ_DATA_DIR``; on a laptop,
+    ``data/classroom`` is found in the current folder or any folder above it, so the clone's
+    dataset is found from anywhere inside the clone, and an installed package finds the one a
+    learner generated where they work.
     """
     configured = os.environ.get(DATA_DIR_VARIABLE)
     if configured:
@@ -34,7 +36,8 @@ def default_data_dir() -> Path:
         if (folder / DEFAULT_DATA / "manifest.json").exists():
             return folder / DEFAULT_DATA
     raise InputError(f"no dataset found: set {DATA_DIR_VARIABLE} to a generated dataset's folder, "
-                     "or run `make data` in the repository")
+                     f"or generate one with `python -m synthetic_data generate --out {DEFAULT_DATA}` "
+                     "(`make data` in the repository)")
 
 
 def schema(name: str | None = None) -> Table | dict[str, Table]:

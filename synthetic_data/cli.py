@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from synthetic_data.config import (
     CLASSROOM_SCALE,
@@ -60,15 +61,53 @@ the main command:
 run `python -m synthetic_data COMMAND --help` for each command's manual."""
 
 
+DISTRIBUTION = "family-justice-data-training"
+SCRIPT = "fj-data"
+
+
 def _formats(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
+def version() -> str:
+    """The installed distribution's version; in a clone that was never installed, the package's
+    own, which is the one the distribution is built with."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed(DISTRIBUTION)
+    except PackageNotFoundError:
+        from synthetic_data import __version__
+
+        return __version__
+
+
+def program_name() -> str:
+    """``fj-data`` when run as the installed command, else ``python -m synthetic_data``, so that
+    usage lines show what the user typed."""
+    return SCRIPT if Path(sys.argv[0]).stem == SCRIPT else "python -m synthetic_data"
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A command's own parser: an option it does not know is its error, reported with its usage.
+
+    argparse hands a subcommand's unknown arguments back to the top-level parser, which would
+    print the top-level usage instead of the mistyped command's."""
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[Any, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m synthetic_data", description=DESCRIPTION, epilog=EPILOG,
+        prog=program_name(), description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="command")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", metavar="command", parser_class=CommandParser)
     sub.required = True
 
     g = sub.add_parser("generate", help="generate a dataset", description=GENERATE_HELP,
@@ -153,7 +192,8 @@ def _run(args: argparse.Namespace) -> int:
 
         text = render_dictionary()
         if args.out:
-            args.out.write_text(text, encoding="utf-8")
+            write_text(args.out, text)
+            print(f"wrote {args.out}")
         else:
             print(text)
         return 0
@@ -164,3 +204,20 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{t.view + '/' + t.name:45s} {t.description.split('. ')[0]}")
         return 0
     raise AssertionError(args.command)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a file, creating its folder as a user expects; a path that cannot be written is an
+    InputError naming it, never a traceback."""
+    if path.is_dir():
+        raise InputError(f"--out {path} is a folder; give a file name, such as {path / 'dictionary.md'}")
+    probe = path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"cannot create the folder of --out {path}: {probe} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"cannot write --out {path}: {err.strerror or err}") from None

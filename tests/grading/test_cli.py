@@ -59,3 +59,37 @@ def test_a_broken_module_yaml_is_a_one_line_error(tmp_path, capsys) -> None:
     (tmp_path / "orientation").mkdir()
     (tmp_path / "orientation" / "module.yaml").write_text("title: [unclosed\n")
     _one_line_error(capsys, "--notebooks", tmp_path, "check", expect="not valid YAML")
+
+
+# (command and its valid arguments, the mistyped option)
+# None is a prefix of a real option: argparse takes a prefix as the option it abbreviates.
+MISTYPED = [(("release",), "--book-dri"), (("collect",), "--al"), (("autograde",), "--forse"),
+            (("feedback",), "--model-answrs"), (("watch",), "--onse"), (("export",), "--too"),
+            (("report",), "--output"), (("check",), "--wrkers"), (("selfcheck", "nb.ipynb"), "--tiemout"),
+            (("feedback-local", "nb.ipynb"), "--timeouts")]
+
+
+def test_every_command_is_checked_for_mistyped_options() -> None:
+    assert sorted(c[0] for c, _ in MISTYPED) == sorted(COMMANDS)
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    for (command, *_), typo in MISTYPED:
+        options = [o for action in commands[command]._actions for o in action.option_strings]
+        assert not [o for o in options if o.startswith(typo)], f"{typo} abbreviates an option of {command}"
+
+
+@pytest.mark.parametrize(("command", "typo"), MISTYPED, ids=[c[0] for c, _ in MISTYPED])
+def test_a_mistyped_option_names_its_command(tmp_path, capsys, command, typo) -> None:
+    # Before anything runs: the course folder given is never created.
+    _one_line_error(capsys, "--course-dir", tmp_path / "course", *command, typo,
+                    expect=f"python -m grading {command[0]}: error: unrecognized arguments: {typo} "
+                           f"(see python -m grading {command[0]} --help)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version(capsys) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as done:
+        run_cli("--version")
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"python -m grading {version('family-justice-data-training')}"

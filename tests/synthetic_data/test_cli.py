@@ -194,3 +194,66 @@ def test_tiny_generate_succeeds_and_says_what_it_wrote(tmp_path):
         assert (tmp_path / "data" / folder).is_dir()
     assert "Traceback" not in result.stderr
     assert_no_staging_left(tmp_path)
+
+
+def test_dictionary_out_creates_missing_folders(tmp_path):
+    result = run("dictionary", "--out", "docs/data/dictionary.md", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "wrote docs/data/dictionary.md"
+    text = (tmp_path / "docs" / "data" / "dictionary.md").read_text(encoding="utf-8")
+    assert text.startswith("# Data dictionary")
+
+
+@pytest.mark.parametrize(("out", "names"), [
+    ("notes/sub/dictionary.md", ("notes", "is a file")),
+    ("docs", ("--out docs", "is a folder")),
+], ids=["below_a_file", "a_folder"])
+def test_dictionary_out_that_cannot_be_written_is_one_line(tmp_path, out, names):
+    (tmp_path / "notes").write_text("a file, not a folder")
+    (tmp_path / "docs").mkdir()
+    before = snapshot(tmp_path)
+    result = run("dictionary", "--out", out, cwd=tmp_path)
+    assert_one_line_error(result, *names)
+    assert snapshot(tmp_path) == before
+
+
+# ------------------------------------------------------------ usage errors name the command
+
+# (command and its valid arguments, the mistyped option)
+MISTYPED = [
+    (("generate", "--out", "data"), "--sclae"),
+    (("report",), "--dta"),
+    (("dictionary",), "--output"),
+    (("tables",), "--all"),
+]
+
+
+def test_mistyped_options_abbreviate_no_real_option():
+    # argparse takes a prefix of an option as that option, which would run the command.
+    from synthetic_data.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    assert sorted(c[0] for c, _ in MISTYPED) == sorted(commands)
+    for (command, *_), typo in MISTYPED:
+        options = [o for action in commands[command]._actions for o in action.option_strings]
+        assert not [o for o in options if o.startswith(typo)], f"{typo} abbreviates an option of {command}"
+
+
+@pytest.mark.parametrize(("command", "typo"), MISTYPED, ids=[c[0] for c, _ in MISTYPED])
+def test_mistyped_option_prints_that_commands_usage_and_one_error(tmp_path, command, typo):
+    result = run(*command, typo, "1", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    prog = f"python -m synthetic_data {command[0]}"
+    assert result.stderr.startswith(f"usage: {prog} "), result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert errors == [f"{prog}: error: unrecognized arguments: {typo} 1"], result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version(tmp_path):
+    from importlib.metadata import version
+
+    result = run("--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"python -m synthetic_data {version('family-justice-data-training')}"
