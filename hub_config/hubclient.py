@@ -7,11 +7,17 @@ and the load benchmark to log many learners in at once.
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 import requests
+
+# Answers a busy hub (or its proxy) gives for a moment and that a browser user would retry: the
+# hub's "too many users trying to log in" (429, with Retry-After) and the proxy's 502-504.
+TRANSIENT = frozenset({429, 502, 503, 504})
 
 
 class HubError(RuntimeError):
@@ -25,10 +31,25 @@ class HubClient:
     url: str
     session: requests.Session | None = None
     username: str | None = None
+    # Every answer this session got, redirects included, as (status, method, url): a learner's
+    # browser would have shown each one, so a test can say that none was an error page.
+    seen: list[tuple[int, str, str]] = field(default_factory=list)
+    # The page the spawn ended on (the server's default URL, the course home on course hubs).
+    landing: requests.Response | None = None
+    # The spawn's progress events, as the spawn-pending page showed them.
+    progress_events: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
         self.session = self.session or requests.Session()
+        self.session.hooks["response"].append(self._record)
+
+    def _record(self, response: requests.Response, *_args: object, **_kwargs: object) -> None:
+        self.seen.append((response.status_code, response.request.method or "", response.url))
+
+    def error_pages(self) -> list[tuple[int, str, str]]:
+        """The answers so far that a browser would have shown as an error page (status >= 400)."""
+        return [entry for entry in self.seen if entry[0] >= 400]
 
     def _xsrf(self, path: str) -> str:
         self.session.get(f"{self.url}{path}", timeout=30)
@@ -108,15 +129,75 @@ class HubClient:
         return r.json()["token"]
 
     def start_server(self, timeout: float = 120) -> float:
-        """Start the user's server through /hub/spawn and wait for JupyterLab; return seconds."""
+        """Start the user's server as a browser does, then wait for JupyterLab; return seconds.
+
+        /hub/spawn starts the server and, if it is not up within the hub's slow-spawn timeout,
+        sends the browser to the spawn-pending page, which follows the hub's progress event
+        stream until the server is ready and then reloads (landing on the server's default
+        URL). A transient answer (the hub's 429 with its Retry-After, the proxy's 502-504) is
+        waited out and retried, as a learner would; a spawn the hub reports as failed raises.
+        """
         began = time.monotonic()
-        self.session.get(f"{self.url}/hub/spawn", timeout=timeout)
-        self.wait_for_lab(timeout - (time.monotonic() - began))
+        deadline = began + timeout
+        r = self._get_through(f"{self.url}/hub/spawn", deadline)
+        if "/hub/spawn-pending/" in r.url and r.status_code == 200:
+            self.follow_progress(r.text, deadline)
+            r = self._get_through(r.url, deadline)
+        self.landing = r
+        if r.status_code >= 400 and "/hub/" in r.url:  # the hub's error page, not the server's
+            raise HubError(f"{self.username}'s server did not start: {r.url} answered {r.status_code}")
+        self.wait_for_lab(deadline - time.monotonic())
         return time.monotonic() - began
+
+    def _get_through(self, url: str, deadline: float) -> requests.Response:
+        """GET a page, waiting out transient answers until `deadline`."""
+        while True:
+            r = self.session.get(url, timeout=max(5.0, min(120.0, deadline - time.monotonic())))
+            if r.status_code not in TRANSIENT:
+                return r
+            wait = retry_after(r)
+            if time.monotonic() + wait > deadline:
+                raise HubError(f"{self.username}: {url} still answered {r.status_code} at the deadline")
+            time.sleep(wait)
+
+    def follow_progress(self, pending_page: str, deadline: float) -> list[dict]:
+        """Read the spawn's progress event stream (the one the spawn-pending page listens to)
+        until the hub says the server is ready; raise if it says the spawn failed. Returns the
+        events (their messages are what the learner reads on the page)."""
+        match = re.search(r'EventSource\("([^"]+)"\)', pending_page)
+        if match is None:
+            raise HubError(f"{self.username}'s spawn-pending page has no progress stream")
+        stream = urljoin(self.url + "/", html.unescape(match.group(1)))
+        events = self.progress_events
+        while time.monotonic() < deadline:
+            with self.session.get(stream, stream=True, timeout=(30, 60),
+                                  headers={"Accept": "text/event-stream"}) as r:
+                if r.status_code in TRANSIENT:
+                    time.sleep(retry_after(r))
+                    continue
+                if r.status_code != 200:
+                    raise HubError(f"{self.username}'s progress stream answered {r.status_code}")
+                for line in r.iter_lines(decode_unicode=True):
+                    if not line or not line.startswith("data:"):
+                        continue
+                    event = json.loads(line[len("data:"):])
+                    events.append(event)
+                    if event.get("failed"):
+                        raise HubError(f"{self.username}'s server failed to start: "
+                                       f"{event.get('message', 'no message')}")
+                    if event.get("ready"):
+                        return events
+                    if time.monotonic() > deadline:
+                        break
+            # The stream ended without a verdict (the spawn finished between two reads, or
+            # the connection dropped): the spawn-pending page decides on its reload.
+            return events
+        raise HubError(f"{self.username}'s server was not ready by the deadline")
 
     def wait_for_lab(self, timeout: float = 120) -> None:
         """Poll the user's JupyterLab page (completing the server's OAuth with the hub) until
-        it loads, then check the server's API answers."""
+        it loads, then check the server's API answers. The hub answers 424 for a server that
+        is not running (not starting either): that is a failure, not something to wait for."""
         deadline = time.monotonic() + timeout
         last = None
         lab = f"/user/{self.username}/lab"
@@ -124,13 +205,20 @@ class HubClient:
             r = self.session.get(f"{self.url}{lab}", timeout=60)
             last = r.status_code
             if r.status_code == 424:
-                raise HubError(f"{self.username}'s server failed to start (see the hub's log)")
+                raise HubError(f"{self.username}'s server is not running (see the hub's log)")
             if r.status_code == 200 and r.url.split("?")[0].endswith(lab):
                 status = self.session.get(f"{self.url}/user/{self.username}/api/status", timeout=30)
                 last = status.status_code
                 if status.status_code == 200:
                     return
-            time.sleep(0.5)
+            if "/hub/spawn-pending/" in r.url and r.status_code >= 400:
+                raise HubError(f"{self.username}'s server failed to start ({r.status_code}, see the hub log)")
+            if "/hub/spawn-pending/" in r.url and r.status_code == 200:
+                # Still starting: wait on the progress stream, as the pending page does,
+                # rather than reloading it.
+                self.follow_progress(r.text, deadline)
+                continue
+            time.sleep(retry_after(r) if r.status_code in TRANSIENT else 1.0)
         raise HubError(f"{self.username}'s server was not ready in {timeout:.0f}s (last {last})")
 
     def lab_api(self, path: str, method: str = "GET", **kwargs: object) -> requests.Response:
@@ -143,6 +231,15 @@ class HubClient:
         headers = {"X-XSRFToken": xsrf}
         return self.session.request(method, f"{self.url}/user/{self.username}/{path.lstrip('/')}",
                                     headers=headers, timeout=120, **kwargs)
+
+
+def retry_after(response: requests.Response, default: float = 2.0, longest: float = 60.0) -> float:
+    """Seconds to wait before trying again: the answer's Retry-After if it has one (the hub's
+    429 suggests a random 30-60 s; capped, since the waiting is ours), else `default`."""
+    try:
+        return min(longest, max(0.5, float(response.headers.get("Retry-After", default))))
+    except ValueError:
+        return default
 
 
 def signup_message(page: str) -> str:

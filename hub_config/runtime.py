@@ -22,6 +22,8 @@ from pathlib import Path
 from hub_config.course import REPO
 
 DEFAULT_VENV = REPO / ".venv"
+# Bumped when what a runtime holds changes, so that runtimes built before are rebuilt once.
+RUNTIME_LAYOUT = "2: standard library compiled"
 
 
 def others_can_use(path: Path) -> bool:
@@ -75,7 +77,20 @@ def copy_interpreter(base_prefix: Path, version: str, dest: Path) -> Path:
                     ignore=shutil.ignore_patterns("site-packages", "test", "__pycache__", "idlelib"),
                     symlinks=True, dirs_exist_ok=True)
     (dest / "lib" / f"python{version}" / "site-packages").mkdir(exist_ok=True)
+    compile_standard_library(binary, dest / "lib" / f"python{version}")
     return binary
+
+
+def compile_standard_library(python: Path, stdlib: Path) -> None:
+    """Write the standard library's bytecode now, with the copied interpreter itself.
+
+    Learners cannot write into the runtime, so without it every server start compiles the
+    standard library modules it imports from source again (about 0.4 CPU-seconds of a start,
+    measured: jupyter_server, jupyterhub.singleuser and nbgrader's imports take 2.9 s of CPU
+    without bytecode, 2.5 s with it). A module that does not compile is skipped, as at import.
+    """
+    subprocess.run([str(python), "-m", "compileall", "-q", "-j", "0", str(stdlib)],
+                   check=False, capture_output=True)
 
 
 def ensure_runtime(dest: Path, venv: Path = DEFAULT_VENV) -> Path:
@@ -95,7 +110,7 @@ def ensure_runtime(dest: Path, venv: Path = DEFAULT_VENV) -> Path:
     dest = Path(dest).absolute()
     python = dest / "bin" / "python"
     marker = dest / ".source"
-    source = f"{venv}\n{base_prefix}\n{full_version}\n"
+    source = f"{venv}\n{base_prefix}\n{full_version}\n{RUNTIME_LAYOUT}\n"
     if not (python.exists() and marker.exists() and marker.read_text() == source):
         if dest.exists():
             shutil.rmtree(dest)

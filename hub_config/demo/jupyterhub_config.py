@@ -12,8 +12,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from jupyterhub.spawner import SimpleLocalProcessSpawner  # noqa: E402
-
 from hub_config import course as course_module  # noqa: E402
 from hub_config import hub  # noqa: E402
 
@@ -29,7 +27,8 @@ hub.configure_common(
     learner_data_dir=Path(course.extra["learner_data_dir"]),
     book_dir=Path(course.extra.get("book_dir", hub.BOOK_HTML)),
 )
-c.JupyterHub.spawner_class = SimpleLocalProcessSpawner
+# Servers run as this account and start a few at a time, like a workshop's (hub.QueuedStart).
+c.JupyterHub.spawner_class = hub.DemoSpawner
 # Self-paced feedback (on in the demo): submissions are graded as they arrive, as this account.
 hub.configure_self_paced(c, course, python=Path(sys.executable), same_account=True)
 # Every demo server runs as one account, so the trainer's grading can only run learners' code

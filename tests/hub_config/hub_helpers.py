@@ -163,6 +163,15 @@ def ensure_accounts(hub: Hub, names: list[str]) -> dict[str, HubClient]:
     return sessions
 
 
+def sign_up_with_codes(url: str, hub_dir: Path, names: list[str], password: str) -> None:
+    """Sign `names` up on a running hub with one-time codes issued into its state folder (as the
+    installer issues a roster's), so that each account is ready at once."""
+    codes = signup_codes.SignupCodes(signup_codes.codes_file(hub_dir)).issue(names, reissue=True)
+    for name in names:
+        message = HubClient(url).signup(name, password, code=codes[name])
+        assert "account is ready" in message, f"{name}: {message}"
+
+
 def deep_merge(base: dict, override: dict) -> dict:
     """helm's merge of a chart's defaults with values files (the k8s values tests)."""
     merged = copy.deepcopy(base)
@@ -231,6 +240,7 @@ class RunningDemo:
     state: Path
     accounts: dict[str, str]
     log: Path
+    pid: int = 0  # the demo runner's (the hub is its child)
 
 
 @contextmanager
@@ -252,7 +262,7 @@ def running_demo(name: str, artifacts_dir: Path,
     try:
         wait_for_banner(log, process)
         accounts = yaml.safe_load((state / "credentials.yaml").read_text())
-        yield RunningDemo(f"http://127.0.0.1:{port}", state, accounts, log)
+        yield RunningDemo(f"http://127.0.0.1:{port}", state, accounts, log, pid=process.pid)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)

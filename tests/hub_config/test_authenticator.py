@@ -5,16 +5,18 @@ replaces a squatter's waiting sign-up."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import bcrypt
 import pytest
 from jupyterhub import orm
 from nativeauthenticator.handlers import EmailAuthorizationHandler, SignUpHandler
 from nativeauthenticator.orm import UserInfo
 
-from hub_config.authenticator import TEMPLATES, CourseAuthenticator, CourseSignUpHandler
+from hub_config.authenticator import TEMPLATES, CourseAuthenticator, CourseSignUpHandler, password_matches
 from hub_config.signup_codes import SignupCodes
 
 PASSWORD = "a-long-password-1"
@@ -126,3 +128,45 @@ def test_handlers_use_the_course_signup_page_and_drop_email_self_approval(auth: 
     assert r"/authorize/([^/]*)" in handlers and r"/change-password" in handlers
     page = (TEMPLATES / "course-signup.html").read_text()
     assert 'name="signup_code"' in page and 'name="_xsrf"' in page
+
+
+def test_password_checks_leave_the_hub_event_loop_free(auth: CourseAuthenticator, codes: SignupCodes) -> None:
+    # A workshop's logins arrive together: bcrypt on the event loop stalled the hub (and its proxy
+    # calls) for a quarter of a second per login.
+    code = codes.issue(["ann"])["ann"]
+    assert auth.sign_up("ann", PASSWORD, code=code).approved
+    stored = auth.get_user("ann").password
+    started = time.perf_counter()
+    bcrypt.hashpw(PASSWORD.encode(), stored)
+    one_check = time.perf_counter() - started
+
+    async def logins() -> tuple[list[str | None], float]:
+        loop = asyncio.get_running_loop()
+        gaps: list[float] = []
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            last = loop.time()
+            while not done.is_set():
+                await asyncio.sleep(0.005)
+                gaps.append(loop.time() - last)
+                last = loop.time()
+
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0.02)
+        tries = [{"username": "ann", "password": password} for password in [PASSWORD] * 3 + ["wrong-one-1"]]
+        names = await asyncio.gather(*(auth.authenticate(None, data) for data in tries))
+        done.set()
+        await ticking
+        return names, max(gaps)
+
+    with ThreadPoolExecutor(1) as pool:
+        names, longest_stall = pool.submit(asyncio.run, logins()).result()
+    assert names == ["ann", "ann", "ann", None]
+    assert longest_stall < one_check / 2, (longest_stall, one_check)
+
+
+def test_a_stored_value_that_is_not_a_bcrypt_hash_never_matches() -> None:
+    assert not password_matches(PASSWORD, b"")
+    assert not password_matches(PASSWORD, b"not-a-hash")
+    assert password_matches(PASSWORD, bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)))
