@@ -34,6 +34,9 @@ LEARNER, TRAINER, GRADER = "learner", "trainer", "grader"
 LEARNER_DISABLED_SERVER_EXTENSIONS = (
     "nbgrader.server_extensions.formgrader",
     "nbgrader.server_extensions.course_list",
+    # Language servers: none is installed for the course, and the extension's search for them
+    # costs every learner's server start time (fifty of them log in at once).
+    "jupyter_lsp",
 )
 # JupyterLab's news announcements reach out to the internet; course machines may have no route out.
 ALWAYS_DISABLED_LAB_PLUGINS = ("@jupyterlab/apputils-extension:announcements",)

@@ -47,6 +47,7 @@ def test_learners_lose_the_formgrader_and_trainers_may_frame_it(tmp_path: Path) 
     learner = json.loads((dirs["learner"] / "jupyter_server_config.json").read_text())
     extensions = learner["ServerApp"]["jpserver_extensions"]
     assert extensions["nbgrader.server_extensions.formgrader"] is False
+    assert extensions["jupyter_lsp"] is False
     page = json.loads((dirs["learner"] / "labconfig" / "page_config.json").read_text())
     assert page["disabledExtensions"]["@jupyter/nbgrader:formgrader"] is True
     assert "@jupyter/nbgrader:assignment-list" not in page["disabledExtensions"]
