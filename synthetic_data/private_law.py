@@ -5,7 +5,9 @@ Demand comes from the world's separations: each financial year the published num
 is filled with separated couples chosen by how recently they parted, how deprived their area is
 and their region, on days spread evenly over the year. A family whose case ends may come back,
 after a time drawn so that most returns come within two years (a few within the same year);
-returners are therefore simulated, not stamped on. Parameters: ``params/private_law.yaml``.
+returners are therefore simulated, not stamped on. A case asks for one order type or several (a
+prohibited steps order beside child arrangements, say), so applications outnumber cases as in
+the court's statistics. Parameters: ``params/private_law.yaml``.
 """
 
 from __future__ import annotations
@@ -90,12 +92,15 @@ class PrivateLawSimulation:
         """Open the returns scheduled into the year and country; how many were opened.
 
         A return is dropped when the family is still in a case on its day, the day falls after
-        the end of the period, or none of the children is still under 18.
+        the end of the period, a parent has died, or none of the children is still under 18.
         """
-        end = min(fy_start(fy + 1) - 1, self.world.end_day)
+        w = self.world
+        end = min(fy_start(fy + 1) - 1, w.end_day)
         n = 0
         for partnerships, days in self.scheduled.pop((fy, country), []):
             ok = (self.busy_until[partnerships] < days) & (days <= end)
+            ok &= w.alive_on(self.p_mother[partnerships], days)
+            ok &= w.alive_on(self.p_father[partnerships], days)
             n += self._open(partnerships[ok], days[ok], fy, country, returning=True)
         return n
 
@@ -270,10 +275,12 @@ class PrivateLawSimulation:
         present = a >= 0
         book.add("relationships", case_no=c[present], adult=a[present], child=k[present],
                  relationship=r[present].astype(object))
-        book.add("applications", case_no=case_no, application_type=app, day=issue_day)
+        book.add("applications", **self._applications(case_no, app, live_with, issue_day,
+                                                      np.where(open_at_end, w.end_day, final_day)))
         book.add("hearings", **hearing_schedule(case_no, issue_day, final_day, w.end_day,
                                                 p["hearings"], rng))
-        final_kid = ~open_at_end[case_idx]
+        # A child who died while the case was open has no order made about them.
+        final_kid = ~open_at_end[case_idx] & w.alive_on(kid, final_day[case_idx])
         book.add("orders", case_no=case_no[case_idx][final_kid], person=kid[final_kid],
                  order_type=outcome[case_idx][final_kid], day=final_day[case_idx][final_kid],
                  is_final=np.ones(int(final_kid.sum()), dtype=bool))
@@ -290,6 +297,44 @@ class PrivateLawSimulation:
         days = final_day[back] + (gap * DAYS_PER_YEAR).astype(np.int64)
         self._schedule(partnerships[back], days)
         return n
+
+    def _applications(self, case_no: np.ndarray, primary: np.ndarray, live_with: np.ndarray,
+                      issue_day: np.ndarray, last_day: np.ndarray) -> dict[str, np.ndarray]:
+        """Each case's applications: its primary one and, for some, others (A1: a case may
+        cover several application types), such as a prohibited steps order asked for beside a
+        child arrangements order. Most are made together on the issue day, some later in the
+        case (no later than ``last_day``: the final order, or the end of the period)."""
+        rng, spec = self.rng, self.p["additional_applications"]
+        kinds = list(spec["types"])  # the section 8 orders a case can combine
+        n = case_no.size
+        base = np.where(np.char.startswith(primary.astype(str), "child_arrangements"),
+                        "child_arrangements", primary)
+        # How many more types each case asks for: none for enforcement (a separate application
+        # about an order already made), else a second with a chance and a third with another.
+        combinable = np.isin(base, kinds)
+        extra = (combinable & (rng.random(n) < spec["second_share"])).astype(np.int64)
+        extra += (extra == 1) & (rng.random(n) < spec["third_share_of_second"])
+        # Which: drawn without replacement from the types the case has not asked for yet,
+        # weighted by how often each is added (params), by ranking Gumbel-perturbed weights.
+        weights = np.array([spec["types"][k] for k in kinds], dtype=float)
+        keys = np.log(weights)[None, :] - np.log(-np.log(rng.random((n, len(kinds)))))
+        keys[base[:, None] == np.array(kinds, dtype=object)[None, :]] = -np.inf
+        ranked = np.argsort(-keys, axis=1, kind="stable")
+        later = rng.random((n, 2)) >= spec["same_day_share"]
+        span = np.maximum(last_day - issue_day, 0)
+        offset = (rng.random((n, 2)) * (span[:, None] + 1)).astype(np.int64)
+        cases, types, days = [case_no], [primary], [issue_day]
+        for k in range(2):
+            has = extra > k
+            kind = np.array(kinds, dtype=object)[ranked[has, k]]
+            kind = np.where(kind == "child_arrangements",
+                            np.where(live_with[has], "child_arrangements_live_with",
+                                     "child_arrangements_spend_time_with"), kind)
+            cases.append(case_no[has])
+            types.append(kind.astype(object))
+            days.append(issue_day[has] + np.where(later[has, k], offset[has, k], 0))
+        return {"case_no": np.concatenate(cases), "application_type": np.concatenate(types),
+                "day": np.concatenate(days)}
 
     def _schedule(self, partnerships: np.ndarray, days: np.ndarray) -> None:
         if partnerships.size == 0:

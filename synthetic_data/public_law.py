@@ -3,9 +3,11 @@ proceedings end.
 
 Each financial year the published number of s31 applications is shared among authorities by
 their children and a deprivation-linked rate, then filled with families chosen by risk (a young
-mother, a deprived area, earlier proceedings). Recurrence is not a rate pasted on: a mother who
-has lost a child through proceedings carries a risk, set by her age, that each later baby comes
-to proceedings too, and children leaving proceedings on some orders may come back. Parameters:
+mother, a deprived area, earlier proceedings). Newborns come by two routes: at a mother's first
+proceedings, issued at birth after concerns in pregnancy (a pre-birth assessment), and through
+recurrence. Recurrence is not a rate pasted on: a mother who has lost a child through
+proceedings carries a risk, set by her age at that loss, that each later baby comes to
+proceedings too, and children leaving proceedings on some orders may come back. Parameters:
 ``params/public_law.yaml``.
 """
 
@@ -163,8 +165,10 @@ class PublicLawSimulation:
         group[(age == 0) & (age_days < 7)] = -1  # a newborn is drawn from the newborn pool
         ok = (age_days >= 0) & (age <= 17) & (group >= 1)
         day_of = np.where(ok, cand_day, newborn_day)
-        # Newborn pool: children born this year, applied for in their first week.
-        nb = born_this_year & (newborn_day <= end)
+        # Newborn pool: proceedings issued at birth after concerns in pregnancy (a pre-birth
+        # assessment), for babies born this year to mothers with no earlier proceedings. A mother
+        # who has been in proceedings comes back with a later baby through recurrence instead.
+        nb = born_this_year & (newborn_day <= end) & (self.mother_cases[w.mother[kids]] == 0)
         cand = np.concatenate([np.flatnonzero(ok), np.flatnonzero(nb)])
         cand_group = np.concatenate([group[ok], np.zeros(int(nb.sum()), dtype=np.int64)])
         cand_day_all = np.concatenate([cand_day[ok], newborn_day[nb]])
@@ -176,23 +180,19 @@ class PublicLawSimulation:
         keep = alive & free & (la >= 0)
         persons, cand_group, cand_day_all, la = (
             persons[keep], cand_group[keep], cand_day_all[keep], la[keep])
-        # How many cases each authority and age group gets this year.
-        share_nb = interpolate_by_year(
-            {int(k): v for k, v in p["age_at_application"]["newborn_share_of_infants"].items()},
-            [fy])[fy]
-        idx_shares = np.array(p["age_at_application"]["index_shares"], dtype=float)
-        group_shares = np.r_[idx_shares[0] * share_nb, idx_shares[0] * (1 - share_nb),
-                             idx_shares[1:]]
+        # How many cases each authority and age group gets this year; the share of fresh infant
+        # cases issued at birth differs between England and Wales (A4).
         la_children = np.bincount(la, minlength=n_la).astype(float)
         la_weight = la_children * self.la_multiplier
         la_country = w.las["country"].to_numpy()
         la_wanted = np.zeros(n_la)
+        expected = np.zeros((n_la, len(AGE_GROUPS)))
         for country, n_wanted in wanted.items():
             members = la_country == country
             total = la_weight[members].sum()
             if total > 0:
                 la_wanted[members] = la_weight[members] / total * n_wanted
-        expected = la_wanted[:, None] * group_shares[None, :]
+            expected[members] = la_wanted[members, None] * self._group_shares(country, fy)[None, :]
         # Each age group's total is kept (systematic rounding down the authorities), so yearly
         # shares such as the newborn share do not wander at classroom scale.
         counts = np.stack([systematic_round(expected[:, g], rng)
@@ -208,6 +208,15 @@ class PublicLawSimulation:
         index_children, index_days = index_children[first], index_days[first]
         groups = self._add_siblings(index_children, index_days)
         self._open_cases(groups, index_days, fy, "fresh")
+
+    def _group_shares(self, country: str, fy: int) -> np.ndarray:
+        """Shares of a year's fresh cases by age group of the index child, newborns first."""
+        age = self.p["age_at_application"]
+        share_nb = interpolate_by_year(
+            {int(k): v for k, v in age["newborn_share_of_fresh_infants"][country].items()},
+            [fy])[fy]
+        idx_shares = np.array(age["index_shares"], dtype=float)
+        return np.r_[idx_shares[0] * share_nb, idx_shares[0] * (1 - share_nb), idx_shares[1:]]
 
     def _risk(self, persons: np.ndarray, days: np.ndarray, group: np.ndarray) -> np.ndarray:
         w, r = self.world, self.p["risk"]
@@ -313,7 +322,7 @@ class PublicLawSimulation:
                  return_reason=np.full(n, None if reason == "fresh" else reason, object))
         book.add("children", case_no=case_no[child_case], person=child, outcome=outcome_name,
                  outcome_day=np.where(open_at_end[child_case], NO_DATE, child_final))
-        self._parties(case_no, child, child_case)
+        self._parties(case_no, child, child_case, issue_day)
         apps_case = [case_no, case_no[epo]]
         apps_type = [np.full(n, "care_or_supervision_s31", object),
                      np.full(int(epo.sum()), "emergency_protection_s44", object)]
@@ -344,16 +353,20 @@ class PublicLawSimulation:
         """Earlier public law cases of the index child's mother within the period."""
         return self.mother_cases[self.world.mother[index_child]].copy()
 
-    def _parties(self, case_no: np.ndarray, child: np.ndarray, child_case: np.ndarray) -> None:
-        """Birth parents are respondents; the authority is the applicant (not a person)."""
+    def _parties(self, case_no: np.ndarray, child: np.ndarray, child_case: np.ndarray,
+                 issue_day: np.ndarray) -> None:
+        """Birth parents alive at the issue are respondents; the authority is the applicant (not
+        a person)."""
         w = self.world
-        mum = w.mother[child]
-        dad = w.father[child]
-        adult = np.concatenate([mum, dad[dad >= 0]])
-        rel = np.concatenate([np.full(mum.size, "mother", object),
-                              np.full(int((dad >= 0).sum()), "father", object)])
-        kid = np.concatenate([child, child[dad >= 0]])
-        cno = np.concatenate([case_no[child_case], case_no[child_case][dad >= 0]])
+        day = issue_day[child_case]
+        mum, dad = w.mother[child], w.father[child]
+        has_mum = w.alive_on(mum, day)
+        has_dad = (dad >= 0) & w.alive_on(dad.clip(min=0), day)
+        adult = np.concatenate([mum[has_mum], dad[has_dad]])
+        rel = np.concatenate([np.full(int(has_mum.sum()), "mother", object),
+                              np.full(int(has_dad.sum()), "father", object)])
+        kid = np.concatenate([child[has_mum], child[has_dad]])
+        cno = np.concatenate([case_no[child_case][has_mum], case_no[child_case][has_dad]])
         self.book.add("relationships", case_no=cno, adult=adult, child=kid, relationship=rel)
         pairs, first = np.unique(np.stack([cno, adult]), axis=1, return_index=True)
         self.book.add("adults", case_no=pairs[0], person=pairs[1],
@@ -365,7 +378,8 @@ class PublicLawSimulation:
         rows_case, rows_person, rows_type, rows_day, rows_final = [], [], [], [], []
 
         def add(mask_children, kind, days, final):
-            idx = np.flatnonzero(mask_children)
+            # No order is made about a child who died while the case was open.
+            idx = np.flatnonzero(mask_children & self.world.alive_on(child, days))
             rows_case.append(case_no[child_case[idx]])
             rows_person.append(child[idx])
             rows_type.append(np.full(idx.size, kind, object))

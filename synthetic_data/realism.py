@@ -87,6 +87,11 @@ PUBLISHED: dict[str, dict[str, Any]] = {
         "bullet": "A8", "value": {2016: 0.61},
         "source": "A8: MoJ Family Court Statistics Quarterly, care and supervision cases "
                   "disposed of within 26 weeks"},
+    "applications_started": {
+        "bullet": "A2", "year": 2019, "value": {"private": 54930, "public": 18393},
+        "source": "A2: MoJ via Nuffield FJO/Family Law Hub 2021: 54,930 private law and 18,393 "
+                  "public law applications were started in England and Wales in 2019; a case "
+                  "may hold several (A1)"},
     "applicant_male": {
         "bullet": "A6", "value": 0.73,
         "source": "A6 as cited in params/private_law.yaml (Cusworth et al., Wales): men were "
@@ -377,6 +382,28 @@ def private_volumes_wales(ds: Dataset) -> list[dict]:
     return _period_volume_row(ds, "private", "private_cases_wales",
                               "Private law cases received, Wales, all full FYs",
                               "private law volumes", "wales_per_fy x number of full FYs x scale")
+
+
+def applications_started(ds: Dataset) -> list[dict]:
+    """Applications (not cases) started in England and Wales in a calendar year (A2, MoJ): a
+    private law case may ask for several orders and a public law case adds emergency protection
+    and placement applications to its s31 application, so applications outnumber cases."""
+    pub = PUBLISHED["applications_started"]
+    year = pub["year"]
+    if ds.countries != ["England", "Wales"]:
+        return []
+    figure = f"Applications started, England and Wales, {year}"
+    if not (ds.start <= pd.Timestamp(f"{year}-01-01") and pd.Timestamp(f"{year}-12-31") <= ds.end):
+        return [skipped(f"applications_started_{law}", f"{figure} ({law} law)", pub["bullet"],
+                        "applications", value * ds.scale, f"{year} is not wholly inside the period",
+                        x=str(year)) for law, value in pub["value"].items()]
+    apps = require(ds.table("cafcass_applications"), "cafcass_applications")
+    law = apps["case_id"].map(cases(ds).set_index("case_id")["law_type"])
+    in_year = pd.to_datetime(apps["application_date"]).dt.year == year
+    return [row(f"applications_started_{law_type}", f"{figure} ({law_type} law)", pub["bullet"],
+                "applications", value * ds.scale, int((in_year & (law == law_type)).sum()),
+                x=str(year), note=pub["source"] + "; counted by application date x scale")
+            for law_type, value in pub["value"].items()]
 
 
 CARE_RATE_FIGURES = {"care_applications_per_10000": "Care applications"}
@@ -885,6 +912,7 @@ CHECKS: tuple[tuple[str, str, str, Callable[[Dataset], list[dict]]], ...] = (
     ("public law volumes", "A2", "Care rate per 10,000 children", care_rate_per_10000),
     ("private law volumes", "A2", "Private law cases, England", private_volumes_england),
     ("private law volumes", "A2", "Private law cases, Wales", private_volumes_wales),
+    ("applications", "A2", "Applications started", applications_started),
     ("children per case", "A3", "Children per case", children_per_case),
     ("age at application", "A4", "Age at application", age_at_application),
     ("age at application", "A4", "Newborns among infants", newborn_share_of_infants),
@@ -909,8 +937,9 @@ CHECKS: tuple[tuple[str, str, str, Callable[[Dataset], list[dict]]], ...] = (
 def _all_checks() -> tuple:
     from synthetic_data.realism_linked import LINKED_CHECKS
     from synthetic_data.realism_mothers import MOTHER_CHECKS
+    from synthetic_data.realism_newborns import NEWBORN_CHECKS
 
-    return CHECKS + MOTHER_CHECKS + LINKED_CHECKS
+    return CHECKS + MOTHER_CHECKS + NEWBORN_CHECKS + LINKED_CHECKS
 
 
 def run_check(ds: Dataset, entry: tuple[str, str, str, Callable[[Dataset], list[dict]]]

@@ -310,11 +310,12 @@ def world_tables(world: World) -> dict[str, dict[str, np.ndarray | pa.Array]]:
         "end_date": _date_or_none(pt["end"].to_numpy()),
     }
     r = world.residences
-    r_order = lexsort_pair(r.date_from, pid[r.person])
+    date_from, date_to, lived = lifetime_spells(world)
+    r_order = lived[lexsort_pair(date_from[lived], pid[r.person[lived]])]
     residences = {
         "person_id": pid[r.person],
-        "date_from": _date_or_none(r.date_from),
-        "date_to": _date_or_none(r.date_to),
+        "date_from": _date_or_none(date_from),
+        "date_to": _date_or_none(date_to),
         "imd_quintile": world.areas.lsoa_quintile[r.lsoa].astype(np.int64),
     }
     residences = {k: v[r_order] for k, v in residences.items()}
@@ -326,6 +327,26 @@ def world_tables(world: World) -> dict[str, dict[str, np.ndarray | pa.Array]]:
     })
     return {"world_people": people, "world_partnerships": partnerships,
             "world_residences": residences}
+
+
+def lifetime_spells(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each address spell as lived: (date_from, date_to, rows kept).
+
+    The world keeps a household's addresses as one history (a child lives wherever its mother's
+    history says, even after her death), so a parent's history may run before their birth or
+    after their death. A person lived at an address only while alive: a spell starts no earlier
+    than the birth, one running at the death ends on it, and spells wholly outside the life, or
+    starting after the end of the period, are dropped.
+    """
+    r = world.residences
+    dob, dod = world.dob[r.person].astype(np.int64), world.dod[r.person].astype(np.int64)
+    never = np.iinfo(np.int64).max
+    death = np.where(dod == NO_DATE, never, dod)
+    date_from = np.maximum(r.date_from.astype(np.int64), dob)
+    to = np.where(r.date_to == NO_DATE, never, r.date_to.astype(np.int64))
+    lived = np.flatnonzero((date_from <= np.minimum(death, world.end_day)) & (to >= dob))
+    date_to = np.where(to > death, dod, r.date_to.astype(np.int64))
+    return date_from, date_to, lived
 
 
 def _labels_at(labels, codes: np.ndarray) -> pa.Array:

@@ -57,7 +57,11 @@ TABLES: tuple[Table, ...] = (
     Table(
         "cafcass_applications", "identifiable",
         "Applications within cases: the s31 application, emergency protection (s44) and "
-        "placement (s21 Adoption and Children Act 2002) applications, and s8 applications.",
+        "placement (s21 Adoption and Children Act 2002) applications, and s8 applications. A "
+        "private law case holds one or more (A1): its primary application and, in about a "
+        "quarter of cases, others such as a prohibited steps order beside child arrangements, "
+        "mostly made the same day. Count applications, not cases, to compare with the MoJ's "
+        "applications started (A2).",
         (
             C("application_id", "string", "Application reference."),
             C("case_id", "string", "The case (cafcass_cases.case_id)."),

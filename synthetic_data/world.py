@@ -392,6 +392,10 @@ def _assemble(
     f_mother = partners["mother"][with_father]
     gap = rng.normal(p["father_age_gap_mean"], p["father_age_gap_sd"], n_f)
     f_dob = mothers["dob"][f_mother] - (gap * DAYS_PER_YEAR).astype(np.int64)
+    # A father older than a young mother by less than the gap drawn is still old enough to be
+    # one: he is at least the minimum age when the partnership starts.
+    youngest = partners["start"][with_father] - int(p["father_min_age_at_start"] * DAYS_PER_YEAR)
+    f_dob = np.minimum(f_dob, youngest)
     dob = np.concatenate([mothers["dob"], f_dob, c_dob]).astype(np.int64)
 
     # Ethnicity: fathers mostly share the mother's group; children of two groups are Mixed.

@@ -30,6 +30,13 @@ def court_records(world: World, book: CaseBook, params: dict, courts: pd.DataFra
     n = len(cases)
     lo, hi = params["issue"]["court_issue_before_cafcass_days"]
     issue = cases["issue_day"].to_numpy(dtype=np.int64) - rng.integers(lo, hi + 1, n)
+    # A case about a newborn is issued no earlier than the birth: the court cannot issue
+    # proceedings about a child before it is born, however soon Cafcass hears of them.
+    children = book.frame("children")
+    born = pd.Series(world.dob[children["person"].to_numpy(dtype=np.int64)]).groupby(
+        children["case_no"].to_numpy(dtype=np.int64)).max()
+    issue = np.maximum(issue, born.reindex(cases["case_no"].to_numpy(dtype=np.int64))
+                       .fillna(NO_DATE).to_numpy(dtype=np.int64))
     final = cases["final_day"].to_numpy(dtype=np.int64)
     dfj = world.las["dfj_area_id"].to_numpy()[cases["la_index"].to_numpy(dtype=np.int64)]
     court = _court_of_area(dfj, courts, rng)

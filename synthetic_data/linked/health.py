@@ -1,10 +1,11 @@
 """Health: admissions, emergency department attendances, maternity and GP registrations.
 
 Each adult of the extract has, for each condition, a chance of at least one recorded contact in
-the period that depends on their group (``params/health.yaml``, calibration B); contacts fall on
-random days while they are alive and adult, many of them, for people in proceedings, within two
-years of their first application; some in the emergency department, some admitted. Children's
-contacts, maternity records and GP registrations follow the same world.
+the period that depends on their group (``params/health.yaml``, calibration B), in proportion
+to how long they can be seen in it; contacts fall on random days while they are alive and adult,
+many of them, for people in proceedings, within two years of their first application; some in
+the emergency department, some admitted. Children's contacts, maternity records and GP
+registrations follow the same world.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ def simulate_health(world: World, cohort: Cohort, params: dict, rng: np.random.G
     anchor = cohort.first_case_day[live]
     observed = _observed_groups(world, adults, adult_group, seen_in_proceedings)
     near = params["near_proceedings"]
+    cells = np.char.add(adult_group.astype(str), np.char.add("|", observed.astype(str)))
+
+    def by_window(p: np.ndarray) -> np.ndarray:
+        return scale_by_window(p, a_end - a_start, cells)
 
     def contacts_of(has: np.ndarray, reason: str, spec: dict) -> pd.DataFrame:
         return _contacts(adults[has], a_start[has], a_end[has], reason, spec, rng,
@@ -68,7 +73,7 @@ def simulate_health(world: World, cohort: Cohort, params: dict, rng: np.random.G
 
     contacts: list[pd.DataFrame] = []
     for reason, spec in params["conditions"].items():
-        p = group_probabilities(spec, adult_group, observed)
+        p = by_window(group_probabilities(spec, adult_group, observed))
         has = exact_share(p, rng)
         contacts.append(contacts_of(has, reason, spec))
     adult_contacts = pd.concat(contacts, ignore_index=True)
@@ -77,11 +82,11 @@ def simulate_health(world: World, cohort: Cohort, params: dict, rng: np.random.G
     ed = params["emergency_department"]
     seen = np.isin(adults, adult_contacts.loc[adult_contacts["setting"] == "ed", "person"])
     top_up = _top_up(ed["any_attendance"], adult_group, seen, observed)
-    more = exact_share(np.where(seen, 0.0, top_up), rng)
+    more = exact_share(by_window(np.where(seen, 0.0, top_up)), rng)
     other_ed = contacts_of(more, "other", {"extra_contacts_mean": ed["extra_attendances_mean"],
                                            "ed_share": 1.0, "codes": ed["other_codes"]})
     oa = params["other_admissions"]
-    admitted = exact_share(group_probabilities(oa, adult_group, observed), rng)
+    admitted = exact_share(by_window(group_probabilities(oa, adult_group, observed)), rng)
     other_adm = contacts_of(admitted, "other", {"extra_contacts_mean": oa["extra_contacts_mean"],
                                                 "ed_share": 0.0, "codes": oa["codes"]})
     frames = [adult_contacts, other_ed, other_adm, _children_contacts(world, cohort, params, rng)]
@@ -90,7 +95,7 @@ def simulate_health(world: World, cohort: Cohort, params: dict, rng: np.random.G
     register = births_register(world, cohort, params)
     maternity, stays = _maternity(world, cohort, register, params, rng)
     admissions = _admissions(pd.concat([allc[allc["setting"] == "admission"], stays],
-                                       ignore_index=True), params, world.end_day, rng)
+                                       ignore_index=True), params, world, rng)
     attendances = allc[allc["setting"] == "ed"].rename(columns={"day": "attendance_day"})
     attendances = attendances[["person", "attendance_day", "diagnosis_code", "reason"]]
     attendances = attendances.sort_values(["person", "attendance_day"], kind="stable",
@@ -98,6 +103,38 @@ def simulate_health(world: World, cohort: Cohort, params: dict, rng: np.random.G
     return HealthEvents(admissions=admissions, attendances=attendances, maternity=maternity,
                         births=register,
                         registrations=_registrations(world, cohort, params))
+
+
+def scale_by_window(p: np.ndarray, length: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Each person's chance of a contact in proportion to the years they can be seen, with the
+    sum over each cell of people kept.
+
+    A published share counts people with a contact at any time in the period; someone who
+    enters the extract late (a child turning 16, a baby born in its last years) has fewer years
+    in which to have one. Giving everyone the same chance would crowd late entrants' contacts
+    into the last years, and yearly counts would rise with no change in anyone's risk. Windows
+    are counted in started years, so each cell holds a few distinct chances and
+    :func:`~synthetic_data.sampling.exact_share` still pins each group's share; a chance that
+    would pass 1 is held there and the rest of its cell made up the difference.
+    """
+    p = np.asarray(p, dtype=float)
+    years = np.maximum(np.ceil(np.asarray(length, dtype=float) / DAYS_PER_YEAR), 1.0)
+    out = p.copy()
+    for cell in np.unique(cells):
+        members = cells == cell
+        target, weight = p[members].sum(), p[members] * years[members]
+        if target <= 0:
+            continue
+        capped = np.zeros(weight.size, dtype=bool)
+        for _ in range(weight.size):
+            free = weight[~capped].sum()
+            factor = (target - capped.sum()) / free if free > 0 else 0.0
+            newly = ~capped & (weight * factor > 1.0)
+            if not newly.any():
+                break
+            capped |= newly
+        out[members] = np.where(capped, 1.0, weight * factor)
+    return out
 
 
 def _observed_groups(world: World, adults: np.ndarray, group: np.ndarray,
@@ -225,12 +262,12 @@ def _children_contacts(world: World, cohort: Cohort, params: dict,
                                       ("other", ch["other_codes"], 1.0)):
         key = "injury" if reason == "injury" else "other_attendance"
         p = np.where(in_proc, ch[key]["in_proceedings"], ch[key]["comparison"])
-        has = exact_share(p, rng)
+        has = exact_share(scale_by_window(p, end - start, in_proc), rng)
         frames.append(_contacts(kids[has], start[has], end[has], reason,
                                 {"extra_contacts_mean": 0.5, "ed_share": setting_ed,
                                  "codes": codes}, rng, Clustering(anchor[has], near)))
     p = np.where(in_proc, ch["other_admission"]["in_proceedings"], ch["other_admission"]["comparison"])
-    has = exact_share(p, rng)
+    has = exact_share(scale_by_window(p, end - start, in_proc), rng)
     frames.append(_contacts(kids[has], start[has], end[has], "other",
                             {"extra_contacts_mean": 0.2, "ed_share": 0.0,
                              "codes": ch["other_codes"]}, rng, Clustering(anchor[has], near)))
@@ -292,10 +329,15 @@ def births_register(world: World, cohort: Cohort, params: dict) -> pd.DataFrame:
     return frame.sort_values(["mother", "birth_day", "baby"], kind="stable", ignore_index=True)
 
 
-def _admissions(contacts: pd.DataFrame, params: dict, end_day: int,
+def _admissions(contacts: pd.DataFrame, params: dict, world: World,
                 rng: np.random.Generator) -> pd.DataFrame:
     """Spells with their length of stay; a patient still in hospital at the end of the period
-    has no discharge date yet."""
+    has no discharge date yet.
+
+    A patient is in one hospital at a time: a stay that would run past the patient's next
+    admission ends that day (a transfer, or discharge and readmission), and one that would run
+    past their death ends on it.
+    """
     a = params["admission"]
     n = len(contacts)
     maternity = contacts["reason"].to_numpy() == "maternity"
@@ -306,10 +348,19 @@ def _admissions(contacts: pd.DataFrame, params: dict, end_day: int,
                       np.where(contacts["reason"].to_numpy() == "other", "elective", "emergency"))
     out = pd.DataFrame({
         "person": contacts["person"].to_numpy(), "admission_day": contacts["day"].to_numpy(),
-        "discharge_day": np.where(contacts["day"].to_numpy() + stay > end_day, NO_DATE,
-                                  contacts["day"].to_numpy() + stay), "diagnosis_code":
+        "discharge_day": contacts["day"].to_numpy() + stay, "diagnosis_code":
         contacts["diagnosis_code"].to_numpy(), "method": method, "reason": contacts["reason"].to_numpy()})
-    return out.sort_values(["person", "admission_day"], kind="stable", ignore_index=True)
+    out = out.sort_values(["person", "admission_day"], kind="stable", ignore_index=True)
+    person = out["person"].to_numpy(dtype=np.int64)
+    admitted = out["admission_day"].to_numpy(dtype=np.int64)
+    discharge = out["discharge_day"].to_numpy(dtype=np.int64)
+    same_next = np.r_[person[1:] == person[:-1], False]
+    next_day = np.r_[admitted[1:], 0]
+    discharge = np.where(same_next, np.minimum(discharge, next_day), discharge)
+    dod = world.dod[person]
+    discharge = np.where(dod != NO_DATE, np.minimum(discharge, dod), discharge)
+    out["discharge_day"] = np.where(discharge > world.end_day, NO_DATE, discharge)
+    return out
 
 
 def _registrations(world: World, cohort: Cohort, params: dict) -> pd.DataFrame:

@@ -6,6 +6,8 @@ Generating is the slow part, so each dataset is made once per test session:
   period spans 2017, when ethnicity recording changed, so before/after comparisons have data.
 - ``classroom_dataset``: the default classroom settings (about 40 s). Tests that use it must be
   marked ``@pytest.mark.slow``.
+- ``wales_full_dataset``: Wales at national scale (about 60 s and 3.5 GB): the figures that rest
+  on Welsh numbers, too few at classroom scale to judge closely. Slow tests only.
 """
 
 from __future__ import annotations
@@ -47,6 +49,16 @@ def classroom_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return current
     out = tmp_path_factory.mktemp("classroom") / "data"
     return generate(out, progress=False)
+
+
+WALES_FULL = {"scale": 1.0, "region": "wales", "seed": 42}
+
+
+@pytest.fixture(scope="session")
+def wales_full_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Wales at national scale over the default period (slow: for ``@pytest.mark.slow`` tests)."""
+    out = tmp_path_factory.mktemp("wales_full") / "data"
+    return generate(out, progress=False, **WALES_FULL)
 
 
 def is_current(folder: Path) -> bool:

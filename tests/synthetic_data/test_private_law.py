@@ -120,3 +120,49 @@ def test_yearly_volumes_are_on_target(simulated, cases):
     for fy in config.financial_years:
         expected = target[("Wales", fy)] * SCALE
         assert abs(counts.get(fy, 0) - expected) <= MAX_VOLUME_ERROR * expected, fy
+
+
+def test_some_cases_ask_for_several_orders_and_none_repeats_one(simulated, cases):
+    """A1: a case may cover several application types. Each case keeps its primary application
+    (issued with it) and may add others, of other types, made no later than its final order."""
+    from synthetic_data.params import load_params
+
+    spec = load_params("private_law")["additional_applications"]
+    _, book, config = simulated
+    apps = book.frame("applications")
+    apps = apps[apps["case_no"].isin(cases["case_no"])]
+    per_case = apps.groupby("case_no").size().reindex(cases["case_no"], fill_value=0)
+    assert (per_case >= 1).all() and per_case.max() == 3
+    combinable = ~cases.set_index("case_no")["primary_application"].eq("enforcement")
+    several = (per_case > 1)[combinable.to_numpy()].mean()
+    expected = spec["second_share"]
+    assert several == pytest.approx(expected, abs=4 * np.sqrt(expected * (1 - expected)
+                                                              / combinable.sum()))
+    assert not (per_case > 1)[~combinable.to_numpy()].any()
+    # The primary application is one of them, made on the issue day.
+    first = cases.set_index("case_no")
+    primary = apps.merge(first[["primary_application", "issue_day", "final_day"]],
+                         left_on="case_no", right_index=True)
+    is_primary = (primary["application_type"] == primary["primary_application"]) & (
+        primary["day"] == primary["issue_day"])
+    assert is_primary.groupby(primary["case_no"]).any().all()
+    # No type twice in a case (live with and spend time with are one child arrangements order).
+    kind = primary["application_type"].str.replace(r"_(live_with|spend_time_with)$", "", regex=True)
+    assert not kind.to_frame().assign(case_no=primary["case_no"]).duplicated().any()
+    last = np.where(primary["final_day"] == NO_DATE, config.end_day, primary["final_day"])
+    assert ((primary["day"] >= primary["issue_day"]) & (primary["day"] <= last)).all()
+    # Prohibited steps orders come mostly beside child arrangements, not on their own.
+    added = primary[~is_primary]
+    assert added["application_type"].eq("prohibited_steps").mean() > 0.5
+
+
+def test_no_case_is_made_by_or_against_a_parent_who_has_died(simulated):
+    world, book, _ = simulated
+    cases = book.frame("cases").set_index("case_no")["issue_day"]
+    adults = book.frame("adults")
+    real = adults[adults["person"] < world.size]
+    days = cases.reindex(real["case_no"]).to_numpy(dtype=np.int64)
+    assert world.alive_on(real["person"].to_numpy(dtype=np.int64), days).all()
+    orders = book.frame("orders")
+    assert world.alive_on(orders["person"].to_numpy(dtype=np.int64),
+                          orders["day"].to_numpy(dtype=np.int64)).all()

@@ -247,3 +247,16 @@ def test_nhs_numbers_are_unique_and_valid(world):
 def test_person_ids_are_unique(world):
     assert np.unique(world.person_id).size == world.size
     assert world.person_id.min() >= 1
+
+
+def test_teenage_first_time_mothers_have_more_later_babies(world, kids):
+    """Recurrence runs through later babies: the youngest mothers must have the most of them,
+    which is what makes them the group most at risk of returning to court."""
+    per_mother = np.bincount(world.mother[kids], minlength=world.size)
+    mothers = np.flatnonzero(world.role == ROLE_MOTHER)
+    first = np.full(world.size, np.iinfo(np.int64).max)
+    np.minimum.at(first, world.mother[kids], world.dob[kids])
+    age = (first[mothers] - world.dob[mothers]) / DAYS_PER_YEAR
+    teen = per_mother[mothers][age < 20].mean()
+    thirties = per_mother[mothers][age >= 30].mean()
+    assert teen > 1.15 * thirties, (teen, thirties)
