@@ -9,6 +9,7 @@ trusted third party's own quality is checked against the answer key.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -273,7 +274,27 @@ BIAS_TARGET, BIAS_TOLERANCE = 1.5, 1 / 3  # passes for a ratio between 1.0 and 2
 BIAS_NOTE = ("published direction: missed matches are more common for ethnic-minority groups and "
              "deprived areas (Hagger-Johnson et al. 2015; Libuy et al. 2021; Ireland et al. 2024); "
              "F's assumption of 1.5-2 times higher error rates sets the centre: the check passes "
-             "for a ratio from 1.0 (no bias) to 2.0")
+             "for a ratio from 1.0 (no bias) to 2.0, widened by the ratio's sampling noise")
+
+
+BIAS_NOISE_Z = 2.5  # standard errors of sampling noise, as the other small-group checks allow
+
+
+def bias_tolerance(missed: float, n: int, missed_ref: float, n_ref: float) -> tuple[float, str]:
+    """The band 1.0 to 2.0 widened by the ratio's sampling noise, as a tolerance around 1.5.
+
+    A small source (children looked after at classroom scale: a few thousand records, a few
+    per cent missed) has a ratio whose noise alone spans a tenth of its value, so a band
+    meant for the generator's assumption would fail it on some seeds and not others.
+    """
+    if not (0 < missed < 1 and 0 < missed_ref < 1 and n and n_ref):
+        return BIAS_TOLERANCE, ""
+    # The ratio's standard error on the log scale, from the two shares and their sizes.
+    se = math.sqrt((1 - missed) / (n * missed) + (1 - missed_ref) / (n_ref * missed_ref))
+    upper = BIAS_TARGET * (1 + BIAS_TOLERANCE) * math.exp(BIAS_NOISE_Z * se)
+    tolerance = upper / BIAS_TARGET - 1
+    return tolerance, (f"; widened to {tolerance:.0%} by {BIAS_NOISE_Z} standard errors of the ratio "
+                       f"({n:,} and {n_ref:,} records)")
 
 
 def _links_by_group(ds: Dataset) -> pd.DataFrame:
@@ -317,12 +338,13 @@ def ttp_quality_by_group(ds: Dataset) -> list[dict[str, Any]]:
         if mine.empty:
             continue
         for label, ((_, group), (_, reference)) in BIAS_GROUPS.items():
-            missed = 1 - mine.loc[group(mine), "right"].mean()
-            missed_ref = 1 - mine.loc[reference(mine), "right"].mean()
+            in_group, in_reference = mine.loc[group(mine), "right"], mine.loc[reference(mine), "right"]
+            missed, missed_ref = 1 - in_group.mean(), 1 - in_reference.mean()
             ratio = missed / missed_ref if missed_ref > 0 else float("nan")
+            tolerance, why = bias_tolerance(missed, len(in_group), missed_ref, len(in_reference))
             rows.append(row("linkage by group", f"missed matches, {label}: {source}", "F", TTP,
-                            BIAS_TARGET, ratio, x=source, tolerance=BIAS_TOLERANCE,
-                            note=f"missed {missed:.1%} against {missed_ref:.1%}; {BIAS_NOTE}"))
+                            BIAS_TARGET, ratio, x=source, tolerance=tolerance,
+                            note=f"missed {missed:.1%} against {missed_ref:.1%}; {BIAS_NOTE}{why}"))
     return rows
 
 

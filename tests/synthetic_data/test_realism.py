@@ -120,3 +120,15 @@ def test_pass_fail_arithmetic() -> None:
     text = summary(judged)
     assert text.startswith("3 of 7 checks within tolerance (1 skipped")
     assert "b (A0: generated 89.0 vs target 100)" in text
+
+
+def test_the_linkage_bias_band_widens_only_by_sampling_noise() -> None:
+    from synthetic_data.realism_linked import BIAS_TARGET, BIAS_TOLERANCE, bias_tolerance
+
+    large, _ = bias_tolerance(0.26, 28_000, 0.18, 112_000)
+    small, why = bias_tolerance(0.066, 2_900, 0.033, 10_900)
+    assert BIAS_TOLERANCE < large < BIAS_TOLERANCE + 0.05, "a large source keeps about the 1.0 to 2.0 band"
+    assert small > large and "standard errors" in why
+    # Children looked after at classroom scale: 2.02 is within noise of the band's top, 3.0 is not.
+    assert abs(2.02 - BIAS_TARGET) <= small * BIAS_TARGET < abs(3.0 - BIAS_TARGET)
+    assert bias_tolerance(0.0, 10, 0.1, 10) == (BIAS_TOLERANCE, "")
