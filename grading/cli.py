@@ -61,12 +61,6 @@ class CommandParser(Parser):
         return parsed, extras
 
 
-def _cores() -> int:
-    from grading.check import default_workers
-
-    return default_workers()
-
-
 def _doc(text: str) -> str:
     return textwrap.dedent(text).strip()
 
@@ -250,6 +244,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from grading import autograde
     from grading.check import check_course
     from grading.course import load_course
 
@@ -258,7 +253,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         [a for a in course.assignments if a.notebook.is_file()]
     if assignments:
         _require_data(settings)
-    ok = check_course(course, assignments, settings.data_dir, args.timeout, args.workers or _cores())
+    # Each check worker grades through one submission pipeline at a time, which leaves a core idle
+    # while kernels start and answer each other: a worker per core plus one, as autograde.
+    workers = args.workers or autograde.default_grading_workers()
+    ok = check_course(course, assignments, settings.data_dir, args.timeout, workers)
     return 0 if ok else 1
 
 
@@ -478,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
         """)
     sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="assignment ids (default: all)")
     sub.add_argument("--workers", type=int, default=0, metavar="N",
-                     help="parallel workers (default: one per core)")
+                     help="parallel workers (default: one per core plus one)")
     sub.add_argument("--timeout", type=int, default=120, metavar="SECONDS",
                      help="time limit per cell (default: 120)")
 
