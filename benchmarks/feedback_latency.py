@@ -35,6 +35,7 @@ from hub_load import percentile, start_hub, stop_hub  # noqa: E402 (beside this 
 from grading import cells  # noqa: E402
 from grading.course import load_course  # noqa: E402
 from hub_config import course_ops  # noqa: E402
+from hub_config.course import Course  # noqa: E402
 from hub_config.demo.__main__ import demo_course, learner_data_view, write_settings  # noqa: E402
 from hub_config.hub import free_port  # noqa: E402
 from hub_config.hubclient import HubClient, wait_for_hub  # noqa: E402
@@ -42,6 +43,22 @@ from hub_config.signup_codes import SignupCodes, codes_file  # noqa: E402
 
 TARGET_P95 = 60.0
 COURSE_ID = "fj-course"
+
+
+def released_course(prefix: str, data: Path, notebooks: Path, names: list[str]) -> tuple[Path, Course, Path]:
+    """A demo hub's state folder on a free port with the course released from ``notebooks``, the
+    learners' data view, an open exchange and ``names`` on the roster: (state, course, settings)."""
+    state = Path(tempfile.mkdtemp(prefix=prefix))
+    course = demo_course(state, data, free_port())
+    course = course.replace(extra={**course.extra, "notebooks": str(notebooks.absolute())})
+    learner_data_view(data, Path(course.extra["learner_data_dir"]))
+    course.exchange_dir.mkdir(parents=True, exist_ok=True)
+    course.exchange_dir.chmod(0o1777)
+    course.roster_file.write_text("\n".join(names) + "\n")
+    settings = state / "settings.yaml"
+    write_settings(course, settings)
+    course_ops.release(course, Path(sys.executable), notebooks)
+    return state, course, settings
 
 
 def answered(released: dict, source) -> dict:
@@ -110,19 +127,9 @@ def main() -> None:
     if not (data / "manifest.json").exists():
         sys.exit("the classroom dataset is missing: run `make data` first")
 
-    state = Path(tempfile.mkdtemp(prefix="fj-feedback-latency-"))
-    port = free_port()
-    course = demo_course(state, data, port)
-    course = course.replace(extra={**course.extra, "notebooks": str(args.notebooks.absolute())})
-    learner_data_view(data, Path(course.extra["learner_data_dir"]))
-    course.exchange_dir.mkdir(parents=True, exist_ok=True)
-    course.exchange_dir.chmod(0o1777)
     names = [f"learner{i:03d}" for i in range(args.learners)]
-    course.roster_file.write_text("\n".join(names) + "\n")
-    settings = state / "settings.yaml"
-    write_settings(course, settings)
-    course_ops.release(course, Path(sys.executable), args.notebooks)
-    url = f"http://127.0.0.1:{port}"
+    state, course, settings = released_course("fj-feedback-latency-", data, args.notebooks, names)
+    url = course.extra["bind_url"]
     hub = start_hub(state, settings)
     children: list[psutil.Process] = []
     try:

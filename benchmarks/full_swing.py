@@ -35,7 +35,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -52,14 +51,12 @@ import websocket
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from feedback_latency import COURSE_ID, answered  # noqa: E402 (beside this script)
+from feedback_latency import COURSE_ID, answered, released_course  # noqa: E402 (beside this script)
 from hub_load import login_and_start, percentile, start_hub, stop_hub  # noqa: E402
 
 from grading import cells  # noqa: E402
 from grading.course import load_course  # noqa: E402
-from hub_config import course_ops  # noqa: E402
-from hub_config.demo.__main__ import TRAINER_NAME, demo_course, learner_data_view, write_settings  # noqa: E402
-from hub_config.hub import free_port  # noqa: E402
+from hub_config.demo.__main__ import TRAINER_NAME  # noqa: E402
 from hub_config.hubclient import HubClient, wait_for_hub  # noqa: E402
 from hub_config.signup_codes import SignupCodes, codes_file  # noqa: E402
 
@@ -260,19 +257,9 @@ def main() -> None:
     if psutil.virtual_memory().available < args.reserve * 2**30:
         sys.exit(f"only {psutil.virtual_memory().available / 2**30:.1f} GiB of memory is available, "
                  f"less than --reserve {args.reserve:g} GiB")
-    state = Path(tempfile.mkdtemp(prefix="fj-full-swing-"))
-    port = free_port()
-    course = demo_course(state, data, port)
-    course = course.replace(extra={**course.extra, "notebooks": str(args.notebooks.absolute())})
-    learner_data_view(data, Path(course.extra["learner_data_dir"]))
-    course.exchange_dir.mkdir(parents=True, exist_ok=True)
-    course.exchange_dir.chmod(0o1777)
     names = [f"learner{i:03d}" for i in range(args.learners)]
-    course.roster_file.write_text("\n".join(names) + "\n")
-    settings = state / "settings.yaml"
-    write_settings(course, settings)
-    course_ops.release(course, Path(sys.executable), args.notebooks)
-    url = f"http://127.0.0.1:{port}"
+    state, course, settings = released_course("fj-full-swing-", data, args.notebooks, names)
+    url = course.extra["bind_url"]
     hub = start_hub(state, settings)
     children: list[psutil.Process] = []
     try:
