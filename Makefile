@@ -82,8 +82,9 @@ demo: install data $(BOOK_HTML) ## Set everything up and run the course hub on h
 hub-workshop-install: install data ## Set this machine up as a workshop server (root; see hub_config/workshop/RUNBOOK.md)
 	$(SUDO) $(VPY) -m hub_config.workshop.install $(HUB_ARGS)
 
+# The run ends with its 30 slowest steps listed, to keep the whole of it short.
 test: install $(CHROMIUM) data ## Run every test, slow and integration ones included
-	$(PYTEST) $(PYTEST_ARGS) tests
+	$(PYTEST) --durations=30 $(PYTEST_ARGS) tests
 
 test-fast: install ## Run the tests not marked slow or integration
 	$(PYTEST) -m "not slow and not integration" $(PYTEST_ARGS) tests
