@@ -45,6 +45,14 @@ TARGET_P95 = 60.0
 COURSE_ID = "fj-course"
 
 
+def classroom_data() -> Path:
+    """The classroom dataset the course runs on; the benchmark ends with one line without it."""
+    data = REPO / "data" / "classroom"
+    if not (data / "manifest.json").exists():
+        sys.exit("the classroom dataset is missing: run `make data` first")
+    return data
+
+
 def released_course(prefix: str, data: Path, notebooks: Path, names: list[str]) -> tuple[Path, Course, Path]:
     """A demo hub's state folder on a free port with the course released from ``notebooks``, the
     learners' data view, an open exchange and ``names`` on the roster: (state, course, settings)."""
@@ -123,9 +131,7 @@ def main() -> None:
     if assignment is None:
         sys.exit(f"no assignment {args.assignment!r} under {args.notebooks}")
     source = cells.read_notebook(assignment.notebook)
-    data = REPO / "data" / "classroom"
-    if not (data / "manifest.json").exists():
-        sys.exit("the classroom dataset is missing: run `make data` first")
+    data = classroom_data()
 
     names = [f"learner{i:03d}" for i in range(args.learners)]
     state, course, settings = released_course("fj-feedback-latency-", data, args.notebooks, names)

@@ -51,7 +51,7 @@ import websocket
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from feedback_latency import COURSE_ID, answered, released_course  # noqa: E402 (beside this script)
+from feedback_latency import COURSE_ID, answered, classroom_data, released_course  # noqa: E402 (beside this script)
 from hub_load import login_and_start, percentile, start_hub, stop_hub  # noqa: E402
 
 from grading import cells  # noqa: E402
@@ -250,9 +250,7 @@ def main() -> None:
     if assignment is None:
         sys.exit(f"no assignment {args.assignment!r} under {args.notebooks}")
     source = cells.read_notebook(assignment.notebook)
-    data = REPO / "data" / "classroom"
-    if not (data / "manifest.json").exists():
-        sys.exit("the classroom dataset is missing: run `make data` first")
+    data = classroom_data()
 
     if psutil.virtual_memory().available < args.reserve * 2**30:
         sys.exit(f"only {psutil.virtual_memory().available / 2**30:.1f} GiB of memory is available, "
