@@ -44,8 +44,8 @@ def _maxrss_bytes(kb_or_bytes: int) -> int:
 
 def child_main(spec: dict) -> None:
     """Run one generation and print a JSON line with its timing and peak memory."""
-    from synthetic_data.config import GenerationConfig
-    from synthetic_data.generate import generate
+    from synthetic_data.core.config import GenerationConfig
+    from synthetic_data.pipeline import generate
 
     config = GenerationConfig(scale=spec["scale"], region=spec["region"], seed=spec["seed"],
                               out=Path(spec["out"]), progress=False)
@@ -104,8 +104,8 @@ def vectorised_seconds_per_row(n: int) -> float:
     """The same four fields drawn the generator's way: pools built once, sampled in bulk."""
     import numpy as np
 
-    from synthetic_data.geography import build_small_areas, local_authorities
-    from synthetic_data.names import NamePools
+    from synthetic_data.world.geography import build_small_areas, local_authorities
+    from synthetic_data.world.names import NamePools
 
     rng = np.random.default_rng(42)
     las = local_authorities("both")
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     scale = args.scale if args.scale is not None else (0.2 if args.quick else 1.0)
     memory_scales = args.memory_scales or ((0.05, 0.1) if args.quick else (0.2, 0.4))
-    from synthetic_data.config import GenerationConfig
+    from synthetic_data.core.config import GenerationConfig
 
     with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:
         work = Path(tmp)

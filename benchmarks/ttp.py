@@ -23,10 +23,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from synthetic_data.identifiers import draw_nhs_numbers
-from synthetic_data.names import NamePools, nickname_of
-from synthetic_data.ttp import STATUS, PopulationIndex, link_to_index
-from synthetic_data.world import NO_DATE
+from synthetic_data.core.dates import NO_DATE
+from synthetic_data.core.identifiers import draw_nhs_numbers
+from synthetic_data.linkage.ttp import STATUS, PopulationIndex, link_to_index
+from synthetic_data.world.names import NamePools, nickname_of
 
 TARGET_SECONDS = 15.0
 ETHNIC_SHARES = {"White": 0.82, "Mixed": 0.03, "Black": 0.04, "Asian": 0.09, "Other": 0.02}

@@ -64,7 +64,7 @@ HAND_WRITTEN_DURATION = re.compile(
 NOT_HAND_WRITTEN = {"_build", GENERATED, RELEASED, "node_modules"}
 
 # Which synthetic tables stand in for each real dataset: the page, then a test on a table of
-# synthetic_data.schema.TABLES. New tables appear on the right page without editing the book.
+# synthetic_data.output.schema.TABLES. New tables appear on the right page without editing the book.
 HEALTH_EDUCATION = re.compile(
     r"hospital|admission|\bGP\b|general practi|emergency department|school|pupil|education|"
     r"looked[- ]after|SSDA903|PEDW|\bHES\b|\bNPD\b|WLGP|EDDS", re.IGNORECASE)
@@ -412,10 +412,10 @@ def generate(book: Path, data: Path, repo: Path = REPO, python: str = sys.execut
     if dictionary.is_file():
         text = dictionary.read_text(encoding="utf-8")
     else:
-        from synthetic_data.dictionary import render_dictionary
+        from synthetic_data.output.dictionary import render_dictionary
         text = render_dictionary()
     (out / "data_dictionary.md").write_text(strip_title(text), encoding="utf-8")
-    from synthetic_data.report import write_report
+    from synthetic_data.realism.report import write_report
     summary = write_report(data, out / "realism")
     report = out / "realism" / "report.md"
     report.write_text(strip_title(report.read_text(encoding="utf-8")), encoding="utf-8")
@@ -436,7 +436,7 @@ def generate(book: Path, data: Path, repo: Path = REPO, python: str = sys.execut
     (out / "modules" / "overview.md").write_text(_overview_md(modules), encoding="utf-8")
 
     # The real datasets' synthetic stand-ins.
-    from synthetic_data.schema import TABLES
+    from synthetic_data.output.schema import TABLES
     for page, tables in classify_tables(TABLES).items():
         (out / "datasets" / f"{page}.md").write_text(tables_md(tables, MISSING_TABLES[page]),
                                                      encoding="utf-8")

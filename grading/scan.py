@@ -20,7 +20,7 @@ from grading import cells
 
 def answer_key_tables() -> tuple[str, ...]:
     """The generator's answer-key tables, from its own schema so that new ones are covered."""
-    from synthetic_data.schema import TABLES
+    from synthetic_data.output.schema import TABLES
 
     return tuple(sorted(t.name for t in TABLES if t.view == "answer_key"))
 

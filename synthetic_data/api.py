@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from synthetic_data.errors import InputError
-from synthetic_data.schema import TABLES, TABLES_BY_NAME, Table
+from synthetic_data.core.errors import InputError
+from synthetic_data.output.schema import TABLES, TABLES_BY_NAME, Table
 
 if TYPE_CHECKING:
     import duckdb
@@ -91,7 +91,7 @@ def connect(view: str = "tre", data_dir: str | Path | None = None) -> duckdb.Duc
     """
     import duckdb
 
-    from synthetic_data.databases import DATABASE_VIEWS
+    from synthetic_data.output.databases import DATABASE_VIEWS
 
     if view not in DATABASE_VIEWS:
         raise InputError(f"unknown view {view!r}; the databases are: {', '.join(DATABASE_VIEWS)}")
@@ -112,13 +112,13 @@ def generate(out: str | Path = DEFAULT_DATA, scale: float | None = None, seed: i
              region: str = "both", start: str | None = None, end: str | None = None,
              formats: tuple[str, ...] = ("parquet",), progress: bool = False) -> Path:
     """Generate a dataset (see ``python -m synthetic_data generate --help``)."""
-    from synthetic_data.config import (
+    from synthetic_data.core.config import (
         CLASSROOM_SCALE,
         DEFAULT_END,
         DEFAULT_START,
         GenerationConfig,
     )
-    from synthetic_data.generate import generate as run
+    from synthetic_data.pipeline import generate as run
 
     config = GenerationConfig(
         scale=CLASSROOM_SCALE if scale is None else scale, seed=seed, out=Path(out),

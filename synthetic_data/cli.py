@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synthetic_data.config import (
+from synthetic_data.core.config import (
     CLASSROOM_SCALE,
     DEFAULT_END,
     DEFAULT_START,
     FORMATS,
 )
-from synthetic_data.errors import InputError
+from synthetic_data.core.errors import InputError
 
 DESCRIPTION = """\
 Generate entirely fake, realistic family justice data for England and Wales: a world of
@@ -166,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "generate":
-        from synthetic_data.config import GenerationConfig
-        from synthetic_data.generate import generate
+        from synthetic_data.core.config import GenerationConfig
+        from synthetic_data.pipeline import generate
 
         config = GenerationConfig(scale=args.scale, seed=args.seed, out=args.out,
                                   region=args.region.lower(), start=args.start, end=args.end,
@@ -181,14 +181,14 @@ def _run(args: argparse.Namespace) -> int:
               f"see {out / 'data_dictionary.md'}")
         return 0
     if args.command == "report":
-        from synthetic_data.report import write_report
+        from synthetic_data.realism.report import write_report
 
         out = args.out or args.data / "realism_report"
         summary = write_report(args.data, out)
         print(summary)
         return 0
     if args.command == "dictionary":
-        from synthetic_data.dictionary import render_dictionary
+        from synthetic_data.output.dictionary import render_dictionary
 
         text = render_dictionary()
         if args.out:
@@ -198,7 +198,7 @@ def _run(args: argparse.Namespace) -> int:
             print(text)
         return 0
     if args.command == "tables":
-        from synthetic_data.schema import TABLES
+        from synthetic_data.output.schema import TABLES
 
         for t in TABLES:
             print(f"{t.view + '/' + t.name:45s} {t.description.split('. ')[0]}")

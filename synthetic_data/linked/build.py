@@ -11,10 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synthetic_data.alf import anonymised_linking_field
-from synthetic_data.capture import record_counts
-from synthetic_data.casebook import CaseBook
-from synthetic_data.geography import dfj_areas
+from synthetic_data.capture.apply import record_counts
+from synthetic_data.core.dates import NO_DATE
+from synthetic_data.core.params import load_params
+from synthetic_data.linkage.alf import anonymised_linking_field
+from synthetic_data.linkage.pairs import labelled_pairs
+from synthetic_data.linkage.tre import tre_view
+from synthetic_data.linkage.ttp import SAFE_STATUSES, PopulationIndex, PreparedIndex, link_to_index
 from synthetic_data.linked.cla import simulate_looked_after
 from synthetic_data.linked.cohort import Cohort, build_cohort
 from synthetic_data.linked.deaths import death_registrations
@@ -22,12 +25,10 @@ from synthetic_data.linked.education import simulate_education
 from synthetic_data.linked.familyman import court_records
 from synthetic_data.linked.health import simulate_health
 from synthetic_data.linked.identities import capture_identities, home_spells
-from synthetic_data.linked.pairs import labelled_pairs
-from synthetic_data.linked.tre import tre_view
-from synthetic_data.params import load_params
-from synthetic_data.records import _ids
-from synthetic_data.ttp import SAFE_STATUSES, PopulationIndex, PreparedIndex, link_to_index
-from synthetic_data.world import NO_DATE, World
+from synthetic_data.proceedings.casebook import CaseBook
+from synthetic_data.proceedings.records import record_ids
+from synthetic_data.world.geography import dfj_areas
+from synthetic_data.world.people import World
 
 IDENTIFIER_FILES = {  # identifier file -> (source in capture.yaml, id column)
     "cafcass_people": ("cafcass", "cafcass_person_id"),
@@ -183,7 +184,7 @@ def _court_tables(court, cafcass, chunk, world, rng, people) -> dict[str, pd.Dat
     cases = court.cases
     hash_of = pd.Series(cases["case_number_hash"].to_numpy(), index=cases["case_no"].to_numpy())
     parties = court.parties
-    party_ids = _ids("FP", chunk, len(parties), rng, width=9)
+    party_ids = record_ids("FP", chunk, len(parties), rng, width=9)
     persons = parties["person"].to_numpy(dtype=np.int64)
     ident = _identifier_file("party_id", party_ids, world, persons,
                              parties["record_day"].to_numpy(dtype=np.int64), "familyman", rng,
@@ -207,7 +208,7 @@ def _court_tables(court, cafcass, chunk, world, rng, people) -> dict[str, pd.Dat
 
 def _health_tables(health, world, cohort: Cohort, chunk, rng, people) -> dict[str, pd.DataFrame]:
     owner, number = _records_per_person(cohort.persons, "health", rng)
-    ids = _ids("H", chunk, owner.size, rng, width=9)
+    ids = record_ids("H", chunk, owner.size, rng, width=9)
     reg = health.registrations
     first_reg = reg.drop_duplicates("person").set_index("person")["start_day"]
     start = first_reg.reindex(owner).fillna(world.start_day).to_numpy(dtype=np.int64)
@@ -228,7 +229,7 @@ def _health_tables(health, world, cohort: Cohort, chunk, rng, people) -> dict[st
     baby = register["baby"].to_numpy(dtype=np.int64)
     baby_ids = np.full(baby.size, None, dtype=object)
     baby_ids[in_extract[baby]] = filed(baby[in_extract[baby]])
-    birth_ids = _ids("B", chunk, len(register), rng, width=9)
+    birth_ids = record_ids("B", chunk, len(register), rng, width=9)
     mother_ids = filed(register["mother"].to_numpy(dtype=np.int64))
     # A birth in the period has one id, one mother record and one baby record in both tables.
     row_of = pd.Series(np.arange(len(register)), index=baby).reindex(
@@ -238,7 +239,7 @@ def _health_tables(health, world, cohort: Cohort, chunk, rng, people) -> dict[st
     return {
         "health_patients": ident,
         "health_admissions": pd.DataFrame({
-            "spell_id": _ids("S", chunk, len(adm), rng, width=9),
+            "spell_id": record_ids("S", chunk, len(adm), rng, width=9),
             "health_patient_id": filed(adm["person"].to_numpy(dtype=np.int64)),
             "admission_date": _dates(adm["admission_day"]),
             "discharge_date": _dates(adm["discharge_day"]),
@@ -246,7 +247,7 @@ def _health_tables(health, world, cohort: Cohort, chunk, rng, people) -> dict[st
             "diagnosis_code": adm["diagnosis_code"].to_numpy(),
             "diagnosis_chapter": adm["diagnosis_code"].str[0].map(chapters).to_numpy()}),
         "health_ed_attendances": pd.DataFrame({
-            "attendance_id": _ids("A", chunk, len(ed), rng, width=9),
+            "attendance_id": record_ids("A", chunk, len(ed), rng, width=9),
             "health_patient_id": filed(ed["person"].to_numpy(dtype=np.int64)),
             "attendance_date": _dates(ed["attendance_day"]),
             "diagnosis_code": ed["diagnosis_code"].to_numpy(),
@@ -276,7 +277,7 @@ def _education_tables(education, world, chunk, rng, people) -> dict[str, pd.Data
                                           ignore_index=True)
     pupils = np.unique(census["person"].to_numpy(dtype=np.int64))
     owner, number = _records_per_person(pupils, "education", rng)
-    ids = _ids("U", chunk, owner.size, rng, width=9)
+    ids = record_ids("U", chunk, owner.size, rng, width=9)
     first_day = census.groupby("person")["census_day"].min()
     last_day = census.groupby("person")["census_day"].max()
     span = (last_day - first_day).reindex(owner).to_numpy()
@@ -315,7 +316,7 @@ def _cla_tables(episodes, world, chunk, rng, people) -> dict[str, pd.DataFrame]:
     episodes = episodes.sort_values(["person", "episode_start"], kind="stable", ignore_index=True)
     children = np.unique(episodes["person"].to_numpy(dtype=np.int64))
     owner, number = _records_per_person(children, "cla", rng)
-    ids = _ids("L", chunk, owner.size, rng, width=8)
+    ids = record_ids("L", chunk, owner.size, rng, width=8)
     first = episodes.groupby("person")["episode_start"].min()
     days = first.reindex(owner).to_numpy(dtype=np.int64)
     ident = _identifier_file("cla_child_id", ids, world, owner, days, "cla", rng, nhs=False)
@@ -328,7 +329,7 @@ def _cla_tables(episodes, world, chunk, rng, people) -> dict[str, pd.DataFrame]:
     return {
         "cla_children": ident,
         "cla_episodes": pd.DataFrame({
-            "episode_id": _ids("E", chunk, len(episodes), rng, width=9),
+            "episode_id": record_ids("E", chunk, len(episodes), rng, width=9),
             "cla_child_id": _assign_records(person, owner, ids, rank / size, rng),
             "episode_start": _dates(episodes["episode_start"]),
             "episode_end": _dates(episodes["episode_end"]),
@@ -340,7 +341,7 @@ def _cla_tables(episodes, world, chunk, rng, people) -> dict[str, pd.DataFrame]:
 
 def _death_tables(deaths, world, chunk, rng, people) -> dict[str, pd.DataFrame]:
     persons = deaths["person"].to_numpy(dtype=np.int64)
-    ids = _ids("D", chunk, persons.size, rng, width=8)
+    ids = record_ids("D", chunk, persons.size, rng, width=8)
     ident = _identifier_file("death_id", ids, world, persons,
                              deaths["death_day"].to_numpy(dtype=np.int64), "deaths", rng)
     ident["date_of_death"] = _dates(deaths["death_day"])

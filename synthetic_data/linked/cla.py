@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synthetic_data.casebook import CaseBook
-from synthetic_data.dates import DAYS_PER_YEAR
+from synthetic_data.core.dates import DAYS_PER_YEAR, NO_DATE
 from synthetic_data.linked.cohort import Cohort
-from synthetic_data.world import NO_DATE, ROLE_CHILD, World
+from synthetic_data.proceedings.casebook import CaseBook
+from synthetic_data.world.people import ROLE_CHILD, World
 
 INF = np.int64(2**40)  # "not ended yet" while episodes are being built
 IN_CARE_OUTCOMES = ("care_order", "placement_order")

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthetic_data.casebook import CaseBook
-from synthetic_data.dates import DAYS_PER_YEAR
-from synthetic_data.world import ETHNIC_GROUPS, NO_DATE, ROLE_CHILD, ROLE_MOTHER, World
+from synthetic_data.core.dates import DAYS_PER_YEAR, NO_DATE
+from synthetic_data.proceedings.casebook import CaseBook
+from synthetic_data.world.people import ETHNIC_GROUPS, ROLE_CHILD, ROLE_MOTHER, World
 
 ADULT_GROUPS = ("pl_infant_mother", "pl_parent", "prl_adult", "comparison_mother",
                 "comparison_adult")

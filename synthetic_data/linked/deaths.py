@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synthetic_data.dates import DAYS_PER_YEAR
+from synthetic_data.core.dates import DAYS_PER_YEAR, NO_DATE
 from synthetic_data.linked.cohort import Cohort
-from synthetic_data.world import NO_DATE, World
+from synthetic_data.world.people import World
 
 AGE_BANDS = (("under_1", 0, 1), ("age_1_17", 1, 18), ("age_18_44", 18, 45), ("age_45_plus", 45, 200))
 

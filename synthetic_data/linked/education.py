@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from synthetic_data.core.params import interpolate_by_year
 from synthetic_data.linked.cohort import Cohort
-from synthetic_data.params import interpolate_by_year
-from synthetic_data.world import ROLE_CHILD, World
+from synthetic_data.world.people import ROLE_CHILD, World
 
 SEN_LEVELS = np.array(["none", "sen_support", "ehcp"], dtype=object)
 

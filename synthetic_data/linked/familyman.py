@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthetic_data.casebook import CaseBook
-from synthetic_data.world import NO_DATE, World
+from synthetic_data.core.dates import NO_DATE
+from synthetic_data.proceedings.casebook import CaseBook
+from synthetic_data.world.people import World
 
 
 @dataclass

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthetic_data.dates import DAYS_PER_YEAR, day
+from synthetic_data.core.dates import DAYS_PER_YEAR, NO_DATE, day
+from synthetic_data.core.sampling import exact_share
 from synthetic_data.linked.cohort import Cohort, adult_window, child_window, mothers_with_births
 from synthetic_data.linked.identities import home_spells
-from synthetic_data.sampling import exact_share
-from synthetic_data.world import NO_DATE, ROLE_CHILD, World
+from synthetic_data.world.people import ROLE_CHILD, World
 
 COMPARISON_ADULT, COMPARISON_MOTHER = "comparison_adult", "comparison_mother"
 COMPARATORS = (COMPARISON_MOTHER, COMPARISON_ADULT)
@@ -114,7 +114,7 @@ def scale_by_window(p: np.ndarray, length: np.ndarray, cells: np.ndarray) -> np.
     in which to have one. Giving everyone the same chance would crowd late entrants' contacts
     into the last years, and yearly counts would rise with no change in anyone's risk. Windows
     are counted in started years, so each cell holds a few distinct chances and
-    :func:`~synthetic_data.sampling.exact_share` still pins each group's share; a chance that
+    :func:`~synthetic_data.core.sampling.exact_share` still pins each group's share; a chance that
     would pass 1 is held there and the rest of its cell made up the difference.
     """
     p = np.asarray(p, dtype=float)

@@ -3,7 +3,7 @@
 A record is made for a person on a day: the address is the one they lived at that day (a
 child's is its mother's), and the context holds what real errors copy from: the address before
 the last move, a partner's surname, the mother's details on a child's record, a twin's forename.
-``capture.py`` turns this truth into what the source actually wrote down.
+``synthetic_data.capture`` turns this truth into what the source actually wrote down.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synthetic_data.capture import Captured, capture
-from synthetic_data.records import lexsort_pair
-from synthetic_data.world import ETHNIC_GROUPS, NO_DATE, ROLE_CHILD, ROLE_MOTHER, World
+from synthetic_data.capture.apply import Captured, capture
+from synthetic_data.core.dates import NO_DATE
+from synthetic_data.proceedings.records import lexsort_pair
+from synthetic_data.world.people import ETHNIC_GROUPS, ROLE_CHILD, ROLE_MOTHER, World
 
 WHITE = ETHNIC_GROUPS.index("White")
 

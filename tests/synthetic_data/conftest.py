@@ -63,8 +63,8 @@ def wales_full_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def is_current(folder: Path) -> bool:
     """Generated with the default settings by the generator and parameters as they are now."""
-    from synthetic_data.config import GenerationConfig
-    from synthetic_data.params import params_digest
+    from synthetic_data.core.config import GenerationConfig
+    from synthetic_data.core.params import params_digest
 
     manifest_path = folder / "manifest.json"
     if not manifest_path.exists():
@@ -84,15 +84,15 @@ def small_extract() -> tuple:
     the inputs of the linked sources, without writing a dataset."""
     import numpy as np
 
-    from synthetic_data.casebook import CaseBook
-    from synthetic_data.config import GenerationConfig
-    from synthetic_data.geography import build_small_areas, local_authorities
+    from synthetic_data.core.config import GenerationConfig
+    from synthetic_data.core.params import load_params
     from synthetic_data.linked.cohort import build_cohort, draw_comparison_sample
-    from synthetic_data.names import NamePools
-    from synthetic_data.params import load_params
-    from synthetic_data.private_law import simulate_private_law
-    from synthetic_data.public_law import simulate_public_law
-    from synthetic_data.world import build_world
+    from synthetic_data.proceedings.casebook import CaseBook
+    from synthetic_data.proceedings.private_law import simulate_private_law
+    from synthetic_data.proceedings.public_law import simulate_public_law
+    from synthetic_data.world.geography import build_small_areas, local_authorities
+    from synthetic_data.world.names import NamePools
+    from synthetic_data.world.people import build_world
 
     config = GenerationConfig(scale=0.02, seed=7, out="/tmp/unused", region="wales")
     las = local_authorities(config.region)

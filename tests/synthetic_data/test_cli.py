@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from synthetic_data.schema import TABLES, VIEWS
+from synthetic_data.output.schema import TABLES, VIEWS
 
 OPTIONS = ("--scale", "--seed", "--out", "--region", "--start", "--end", "--format")
 FOLDERS = ("identifiable/", "reference/", "answer_key/")

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from synthetic_data.api import load, manifest
-from synthetic_data.linked.tre import encrypt_ids, week_of_birth
+from synthetic_data.linkage.tre import encrypt_ids, week_of_birth
 
 pytestmark = pytest.mark.slow
 
