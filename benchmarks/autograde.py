@@ -32,13 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from grading import cells
+from grading.autograde import default_grading_workers
+from grading.check import read_wrong_answers
+from grading.course import load_course
 
-from grading import cells  # noqa: E402
-from grading.autograde import default_grading_workers  # noqa: E402
-from grading.check import read_wrong_answers  # noqa: E402
-from grading.course import load_course  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 FIXTURE_COURSE = REPO / "tests" / "grading" / "fixtures" / "course"
 TARGET_RATIO = 1.8

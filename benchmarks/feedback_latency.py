@@ -26,20 +26,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
+from hub_load import percentile, start_hub, stop_hub  # beside this script
+
+from grading import cells
+from grading.course import load_course
+from hub_config import course_ops
+from hub_config.course import Course
+from hub_config.demo.__main__ import demo_course, learner_data_view, write_settings
+from hub_config.hub import free_port
+from hub_config.hubclient import HubClient, wait_for_hub
+from hub_config.signup_codes import SignupCodes, codes_file
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from hub_load import percentile, start_hub, stop_hub  # noqa: E402 (beside this script)
-
-from grading import cells  # noqa: E402
-from grading.course import load_course  # noqa: E402
-from hub_config import course_ops  # noqa: E402
-from hub_config.course import Course  # noqa: E402
-from hub_config.demo.__main__ import demo_course, learner_data_view, write_settings  # noqa: E402
-from hub_config.hub import free_port  # noqa: E402
-from hub_config.hubclient import HubClient, wait_for_hub  # noqa: E402
-from hub_config.signup_codes import SignupCodes, codes_file  # noqa: E402
 
 TARGET_P95 = 60.0
 COURSE_ID = "fj-course"

@@ -47,18 +47,16 @@ from pathlib import Path
 import psutil
 import requests
 import websocket
+from feedback_latency import COURSE_ID, answered, classroom_data, released_course  # beside this script
+from hub_load import login_and_start, percentile, start_hub, stop_hub
+
+from grading import cells
+from grading.course import load_course
+from hub_config.demo.__main__ import TRAINER_NAME
+from hub_config.hubclient import HubClient, wait_for_hub
+from hub_config.signup_codes import SignupCodes, codes_file
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from feedback_latency import COURSE_ID, answered, classroom_data, released_course  # noqa: E402 (beside this script)
-from hub_load import login_and_start, percentile, start_hub, stop_hub  # noqa: E402
-
-from grading import cells  # noqa: E402
-from grading.course import load_course  # noqa: E402
-from hub_config.demo.__main__ import TRAINER_NAME  # noqa: E402
-from hub_config.hubclient import HubClient, wait_for_hub  # noqa: E402
-from hub_config.signup_codes import SignupCodes, codes_file  # noqa: E402
 
 DEFAULT_ASSIGNMENT = "data_quality_01_counting_units"
 TARGET_MB_PER_LEARNER = 400

@@ -34,14 +34,13 @@ from pathlib import Path
 
 import psutil
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from hub_config.demo.__main__ import DEMO_CONFIG, demo_course, learner_data_view, write_settings
+from hub_config.hub import free_port
+from hub_config.hubclient import HubClient, wait_for_hub
+from hub_config.signup_codes import SignupCodes, codes_file
+from hub_config.warmup import HubAPI, warm_up
 
-from hub_config.demo.__main__ import DEMO_CONFIG, demo_course, learner_data_view, write_settings  # noqa: E402
-from hub_config.hub import free_port  # noqa: E402
-from hub_config.hubclient import HubClient, wait_for_hub  # noqa: E402
-from hub_config.signup_codes import SignupCodes, codes_file  # noqa: E402
-from hub_config.warmup import HubAPI, warm_up  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -164,7 +164,7 @@ def configure_self_paced(c: Any, course: Course, *, python: Path, sandbox_users:
                          sandbox_users=list(sandbox_users))
     if sandbox_users:
         argv += ["--kernel-python", str(python)]
-    environment = {"PYTHONPATH": str(REPO), "FJ_DATA_DIR": str(course.data_dir),
+    environment = {"FJ_DATA_DIR": str(course.data_dir),
                    "PATH": f"{python.parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin"}
     if same_account:
         environment["FJ_GRADING_SAME_ACCOUNT"] = "1"
@@ -318,10 +318,3 @@ def roles_summary(course: Course) -> dict[str, str]:
     return {name: TRAINER for name in course.trainers} | {name: LEARNER for name in course.roster()}
 
 
-def add_repo_to_path() -> None:
-    """jupyterhub_config.py files import hub_config from the clone they sit in."""
-    import sys
-
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    os.environ.setdefault("FJ_REPO", str(REPO))

@@ -509,7 +509,6 @@ def service(*, python: Path | str, course_dir: Path | str, notebooks: Path | str
                "--notebooks", str(notebooks), "--course-id", course_id, "--trainer-group", trainer_group]
     entry: dict[str, Any] = {
         "name": name, "url": url, "command": command, "cwd": str(REPO),
-        "environment": {"PYTHONPATH": str(REPO)},
         # Trainers are not asked to confirm the sign-in; the link shows only to those with access.
         "oauth_no_confirm": True, "display": True,
     }

@@ -10,10 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from hub_config import course as course_module  # noqa: E402
-from hub_config import hub  # noqa: E402
+from hub_config import course as course_module
+from hub_config import hub
 
 c = get_config()  # noqa: F821
 try:

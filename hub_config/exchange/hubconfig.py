@@ -28,8 +28,7 @@ def service(*, python: Path, store: Path, courses: list[str], url: str,
                "--instructor-group", instructor_group, "--max-mib", str(max_mib)]
     for course in courses:
         command += ["--course", course]
-    return {"name": name, "url": url, "command": command, "cwd": str(REPO),
-            "environment": {"PYTHONPATH": str(REPO)}}
+    return {"name": name, "url": url, "command": command, "cwd": str(REPO)}
 
 
 def roles(name: str = SERVICE_NAME) -> list[dict[str, Any]]:

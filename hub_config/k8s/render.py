@@ -23,8 +23,8 @@ def k8s_course() -> Course:
 def render(dest: Path = HERE / "jupyter") -> dict[str, Path]:
     """Write both roles' folders under `dest`."""
     course = k8s_course()
-    # The course home, as on the other hubs; the image has it on PYTHONPATH (Dockerfile).
-    return {role: write_role_config(course, role, dest / role, course_home=True, from_clone=False)
+    # The course home, as on the other hubs; the image installs the project (Dockerfile).
+    return {role: write_role_config(course, role, dest / role, course_home=True)
             for role in (LEARNER, TRAINER)}
 
 

@@ -36,8 +36,7 @@ AUTOGRADE = """#!/bin/sh
 # Grade every new submission; learners' code runs as the grading account. Run with sudo.
 set -e
 export FJ_HUB_SETTINGS={settings}
-exec {python} -c 'import sys; sys.path.insert(0, "{repo}")
-from hub_config import course, course_ops
+exec {python} -c 'from hub_config import course, course_ops
 c = course.load()
 course_ops.collect(c, course_ops.Path("{python}"), "", notebooks=course_ops.NOTEBOOKS)
 course_ops.autograde(c, course_ops.Path("{python}"), "", notebooks=course_ops.NOTEBOOKS)'
@@ -68,7 +67,7 @@ def install(course: Course, settings: Path, data_source: Path, *, systemd: bool 
     write_course_outline(course, clone / "notebooks")
     script = bin_dir / "fj-autograde"
     bin_dir.mkdir(parents=True, exist_ok=True)
-    script.write_text(AUTOGRADE.format(settings=settings, python=python, repo=REPO))
+    script.write_text(AUTOGRADE.format(settings=settings, python=python))
     script.chmod(0o700)
     if systemd and shutil.which("systemctl") and Path("/run/systemd/system").exists():
         unit = UNIT.read_text().replace("@REPO@", str(REPO)).replace("@STATE@", str(course.state_dir))

@@ -10,11 +10,9 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from hub_config import course as course_module  # noqa: E402
-from hub_config import hub, runtime  # noqa: E402
-from hub_config.course_schema import setting_value  # noqa: E402
+from hub_config import course as course_module
+from hub_config import hub, runtime
+from hub_config.course_schema import setting_value
 
 c = get_config()  # noqa: F821
 os.environ.setdefault(course_module.SETTINGS_VARIABLE, "/etc/fj-training/course.yaml")

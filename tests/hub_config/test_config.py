@@ -181,7 +181,7 @@ def test_k8s_servers_open_on_the_course_home_with_the_outline_built_into_the_ima
     for role in ("learner", "trainer"):
         server = json.loads((K8S / "jupyter" / role / "jupyter_server_config.json").read_text())
         assert server["ServerApp"]["jpserver_extensions"][course_home.EXTENSION] is True
-        # The image has the course home on PYTHONPATH: no config names a clone.
+        # The image installs the project (course home included): no config names a clone.
         assert not (K8S / "jupyter" / role / "jupyter_server_config.py").exists()
     *builds, image = dockerfile_stages()
     [outline_stage] = [stage for stage in builds if stage[0].endswith(" AS outline")]
