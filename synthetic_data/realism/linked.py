@@ -4,7 +4,9 @@ Every figure is computed from the ``tre/`` view as an analyst in a TRE would: pe
 proceedings are the ALFs of Cafcass records the trusted third party matched safely (status 1, 4
 or 39); comparators are the other adults of the extract's population spine (GP registrations).
 Linkage error is therefore part of what is checked, as it is part of every real study. The
-trusted third party's own quality is checked against the answer key.
+trusted third party's own quality is checked against the answer key. Published figures are in
+``targets.yaml``; the associations the generator is tuned to are read from
+``params/health.yaml``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import pandas as pd
 from synthetic_data.core.dates import DAYS_PER_YEAR
 from synthetic_data.core.params import load_params
 from synthetic_data.linkage.ttp import SAFE_STATUSES
-from synthetic_data.realism.checks import Dataset, NoData, require, row
+from synthetic_data.realism.frames import Dataset, NoData, require, row
+from synthetic_data.realism.targets import published
 
 LINKED = "linked health"
 TTP = "trusted third party"
@@ -29,7 +32,9 @@ def _safe_alfs(frame: pd.DataFrame, prefix: str = "") -> pd.Series:
     return frame.loc[ok, f"{prefix}alf_pe"].astype("int64")
 
 
-def _groups(ds: Dataset) -> dict[str, set[int]]:
+def linked_groups(ds: Dataset) -> dict[str, set[int]]:
+    """The ALFs of each group the associations compare: parents and infants in public law, the
+    mothers of those infants, and comparison adults and mothers (the rest of the spine)."""
     def build() -> pd.DataFrame:
         parties = require(ds.table("tre_cafcass_case_parties"), "tre_cafcass_case_parties")
         cases = require(ds.table("tre_cafcass_cases"), "tre_cafcass_cases")
@@ -86,7 +91,7 @@ CONDITION_CODES = {  # ICD-10 code patterns an analyst would use for each condit
 
 
 def associations(ds: Dataset) -> list[dict[str, Any]]:
-    groups = _groups(ds)
+    groups = linked_groups(ds)
     params = load_params("health")
     rows = []
     figures = {**{c: (CONDITION_CODES[c], params["conditions"][c]) for c in CONDITION_CODES},
@@ -107,19 +112,10 @@ def associations(ds: Dataset) -> list[dict[str, Any]]:
     return rows
 
 
-NEAR_PROCEEDINGS = {  # B, Johnson et al. 2020: contacts within 2 years of the application
-    "within_years": 2,
-    "targets": {"emergency department attendance": 0.54, "hospital admission": 0.40},
-    "source": "Johnson et al. 2020 (Cafcass Cymru linked in SAIL): within 2 years before or "
-              "after the application, 54 % had an emergency department attendance and 40 % a "
-              "hospital admission",
-}
-
-
 def near_proceedings(ds: Dataset) -> list[dict[str, Any]]:
     """Share of people in Cafcass records (safely linked) with a contact within 2 years of their
     first application, counting only applications whose whole window lies in the period."""
-    pub = NEAR_PROCEEDINGS
+    pub = published("near_proceedings")
     years = pub["within_years"]
     parties = require(ds.table("tre_cafcass_case_parties"), "tre_cafcass_case_parties")
     cases = require(ds.table("tre_cafcass_cases"), "tre_cafcass_cases")
@@ -145,27 +141,17 @@ def near_proceedings(ds: Dataset) -> list[dict[str, Any]]:
         gap = (pd.to_datetime(mine["date"]) - anchor).dt.days.abs()
         near = set(mine.loc[gap.to_numpy() <= years * DAYS_PER_YEAR, "alf_pe"].astype("int64"))
         rows.append(row("near proceedings", f"{name} within {years} years of the application",
-                        "B", LINKED, pub["targets"][name], len(near) / len(first), x=name,
+                        pub["bullet"], LINKED, pub["value"][name], len(near) / len(first), x=name,
                         note=f"{pub['source']}; {len(first):,} people, adults and children, "
                              "first application in the data"))
     return rows
-
-
-TEENAGE_FIRST_BIRTHS = {  # B, Griffiths et al. 2020
-    "fys": (2015, 2018), "under": 21,
-    "targets": {"mothers of infants in proceedings": 0.635,
-                "comparison mothers matched on age and deprivation": 0.427},
-    "source": "Griffiths et al. 2020 (mothers of infants in care proceedings in Wales, 2015-18, "
-              "against an age- and deprivation-matched comparison group): 63.5 % against 42.7 % "
-              "were under 21 at their first birth",
-}
 
 
 def teenage_first_births(ds: Dataset) -> list[dict[str, Any]]:
     """Share of mothers under 21 at their first birth, found as an analyst finds it: the first
     birth in the births register, the mother's week of birth, and comparators standardised to
     the mothers in proceedings by single year of age at the birth and deprivation quintile."""
-    pub = TEENAGE_FIRST_BIRTHS
+    pub = published("teenage_first_births")
     register = require(ds.table("tre_health_births"), "tre_health_births")
     spine = require(ds.table("tre_health_patients"), "tre_health_patients")
     lsoa = require(ds.table("lsoa"), "lsoa").set_index("lsoa_code")["imd_quintile"]
@@ -184,7 +170,7 @@ def teenage_first_births(ds: Dataset) -> list[dict[str, Any]]:
     start = max(pd.Timestamp(f"{lo}-04-01"), ds.start)
     end = min(pd.Timestamp(f"{hi + 1}-03-31"), ds.end)
     window = births[(births["birth_date"] >= start) & (births["birth_date"] <= end)]
-    groups = _groups(ds)
+    groups = linked_groups(ds)
     in_proceedings = window[window["mother"].isin(groups["pl_infant_mother"])
                             & window["baby_alf_pe"].astype("Int64").isin(list(groups["pl_infant"]))
                             .fillna(False).astype(bool)]
@@ -210,16 +196,16 @@ def teenage_first_births(ds: Dataset) -> list[dict[str, Any]]:
                  f"{len(frames['comparison']):,} comparison mothers, standardised to the mothers "
                  f"in proceedings ({matched.sum() / weights.sum():.0%} of whom have comparators "
                  "of their year of age and quintile)"}
-    for name, target in pub["targets"].items():
+    for name, target in pub["value"].items():
         rows.append(row("teenage first births", f"under {pub['under']} at first birth: {name}",
-                        "B", LINKED, target, values[name], x=name,
+                        pub["bullet"], LINKED, target, values[name], x=name,
                         note=f"{pub['source']}; births {start:%Y-%m}-{end:%Y-%m}; {notes[name]}"))
     return rows
 
 
 def maternity(ds: Dataset) -> list[dict[str, Any]]:
     births = require(ds.table("tre_health_maternity"), "tre_health_maternity")
-    infants = _groups(ds)["pl_infant"]
+    infants = linked_groups(ds)["pl_infant"]
     in_proc = births["baby_alf_pe"].astype("Int64").isin(list(infants)).fillna(False).astype(bool)
     m = load_params("health")["maternity"]
     rows = []
@@ -235,11 +221,8 @@ def maternity(ds: Dataset) -> list[dict[str, Any]]:
     return rows
 
 
-TTP_TARGETS = {  # identifier file: (published share given an ALF, source)
-    "health_patients": (0.999, "Lyons et al. 2009: 99.9 % sensitivity for GP data"),
-    "cla_children": (0.952, "Lyons et al. 2009: 95.2 % for a social services dataset"),
-    "cafcass_people": (0.80, "Johnson et al. 2020: 80 % of Cafcass Cymru records given an ALF"),
-}
+# Identifier files with a published share given an ALF: target safe_alf_<file>.
+TTP_SOURCES = ("health_patients", "cla_children", "cafcass_people")
 
 
 def ttp_quality(ds: Dataset) -> list[dict[str, Any]]:
@@ -248,16 +231,19 @@ def ttp_quality(ds: Dataset) -> list[dict[str, Any]]:
         raise NoData("the answer key is not readable")
     rows = []
     safe = links["alf_sts_cd"].isin(SAFE_STATUSES)
-    for source, (target, cite) in TTP_TARGETS.items():
+    for source in TTP_SOURCES:
+        pub = published(f"safe_alf_{source}")
         mine = links[links["source"] == source]
         if mine.empty:
             continue
-        rows.append(row("linkage", f"records given a safe ALF: {source}", "B", TTP, target,
-                        float(safe[mine.index].mean()), x=source, note=cite))
+        rows.append(row("linkage", f"records given a safe ALF: {source}", pub["bullet"], TTP,
+                        pub["value"], float(safe[mine.index].mean()), x=source,
+                        note=pub["source"]))
+    precision = published("safe_match_precision")
     correct = links.loc[safe, "correct"].astype(bool)
-    rows.append(row("linkage", "precision of safe matches (all sources)", "B", TTP, 0.998,
-                    float(correct.mean()), x="all", tolerance=0.01,
-                    note="Lyons et al. 2009: specificity above 99.8 %"))
+    rows.append(row("linkage", "precision of safe matches (all sources)", precision["bullet"],
+                    TTP, precision["value"], float(correct.mean()), x="all",
+                    tolerance=precision["tolerance"], note=precision["source"]))
     return rows
 
 
@@ -270,14 +256,14 @@ BIAS_GROUPS = {  # label: (group, reference group), each named and picked from t
         ("most deprived quintile", lambda f: f["imd_quintile"] == 1),
         ("least deprived quintile", lambda f: f["imd_quintile"] == 5)),
 }
-BIAS_TARGET, BIAS_TOLERANCE = 1.5, 1 / 3  # passes for a ratio between 1.0 and 2.0
-BIAS_NOTE = ("published direction: missed matches are more common for ethnic-minority groups and "
-             "deprived areas (Hagger-Johnson et al. 2015; Libuy et al. 2021; Ireland et al. 2024); "
-             "F's assumption of 1.5-2 times higher error rates sets the centre: the check passes "
-             "for a ratio from 1.0 (no bias) to 2.0, widened by the ratio's sampling noise")
-
-
 BIAS_NOISE_Z = 2.5  # standard errors of sampling noise, as the other small-group checks allow
+
+
+def bias_band() -> tuple[float, float]:
+    """The ratio of missed matches the check is centred on, and the relative tolerance that
+    reaches the top of the published band (the band is symmetric about its centre)."""
+    pub = published("linkage_bias")
+    return pub["value"], (pub["band"][1] - pub["value"]) / pub["value"]
 
 
 def bias_tolerance(missed: float, n: int, missed_ref: float, n_ref: float) -> tuple[float, str]:
@@ -287,12 +273,13 @@ def bias_tolerance(missed: float, n: int, missed_ref: float, n_ref: float) -> tu
     per cent missed) has a ratio whose noise alone spans a tenth of its value, so a band
     meant for the generator's assumption would fail it on some seeds and not others.
     """
+    centre, band = bias_band()
     if not (0 < missed < 1 and 0 < missed_ref < 1 and n and n_ref):
-        return BIAS_TOLERANCE, ""
+        return band, ""
     # The ratio's standard error on the log scale, from the two shares and their sizes.
     se = math.sqrt((1 - missed) / (n * missed) + (1 - missed_ref) / (n_ref * missed_ref))
-    upper = BIAS_TARGET * (1 + BIAS_TOLERANCE) * math.exp(BIAS_NOISE_Z * se)
-    tolerance = upper / BIAS_TARGET - 1
+    upper = centre * (1 + band) * math.exp(BIAS_NOISE_Z * se)
+    tolerance = upper / centre - 1
     return tolerance, (f"; widened to {tolerance:.0%} by {BIAS_NOISE_Z} standard errors of the ratio "
                        f"({n:,} and {n_ref:,} records)")
 
@@ -324,15 +311,16 @@ def ttp_quality_by_group(ds: Dataset) -> list[dict[str, Any]]:
     """Precision of safe matches within each group, and how much more often the groups the
     literature names are missed: the linkage bias analysts must allow for."""
     frame = _links_by_group(ds)
+    precision, bias = published("safe_match_precision"), published("linkage_bias")
     rows = []
     for pair in BIAS_GROUPS.values():
         for name, pick in pair:
             safe = frame[pick(frame) & frame["safe"]]
             rows.append(row("linkage by group", f"precision of safe matches: {name}", "B/F", TTP,
-                            0.998, float(safe["right"].mean()) if len(safe) else float("nan"),
-                            x=name, tolerance=0.01,
-                            note=f"all sources; {len(safe):,} safe matches; Lyons et al. 2009: "
-                                 "specificity above 99.8 %"))
+                            precision["value"],
+                            float(safe["right"].mean()) if len(safe) else float("nan"),
+                            x=name, tolerance=precision["tolerance"],
+                            note=f"all sources; {len(safe):,} safe matches; {precision['source']}"))
     for source in BIAS_SOURCES:
         mine = frame[frame["source"] == source]
         if mine.empty:
@@ -342,9 +330,10 @@ def ttp_quality_by_group(ds: Dataset) -> list[dict[str, Any]]:
             missed, missed_ref = 1 - in_group.mean(), 1 - in_reference.mean()
             ratio = missed / missed_ref if missed_ref > 0 else float("nan")
             tolerance, why = bias_tolerance(missed, len(in_group), missed_ref, len(in_reference))
-            rows.append(row("linkage by group", f"missed matches, {label}: {source}", "F", TTP,
-                            BIAS_TARGET, ratio, x=source, tolerance=tolerance,
-                            note=f"missed {missed:.1%} against {missed_ref:.1%}; {BIAS_NOTE}{why}"))
+            rows.append(row("linkage by group", f"missed matches, {label}: {source}", bias["bullet"],
+                            TTP, bias["value"], ratio, x=source, tolerance=tolerance,
+                            note=f"missed {missed:.1%} against {missed_ref:.1%}; {bias['source']}: "
+                                 f"{bias['tolerance_why']}{why}"))
     return rows
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from synthetic_data.realism.checks import (
+from synthetic_data.realism.frames import (
     Dataset,
     NoData,
     cases,
@@ -31,44 +31,10 @@ from synthetic_data.realism.checks import (
     subject_children,
     true_people,
 )
+from synthetic_data.realism.targets import published
 
 NEWBORNS = "newborns in proceedings"
 Z = 2.5  # standard errors of sampling noise a share may differ by
-
-# Published figures by country. "years" are financial years (England, keyed by the year they
-# start in) or calendar years (Wales), as each report counts; "max_days" is the report's
-# newborn: under 7 days in England, under 2 weeks in Wales.
-BORN_INTO_CARE: dict[str, dict[str, Any]] = {
-    "England": {
-        "bullet": "A4", "max_days": 7, "year": "fy",
-        "share_of_infants": {2007: 0.32, 2016: 0.42},
-        "per_10000_births": {2016: 35.0},
-        "subsequent": {"years": (2012, 2016), "value": 0.47},
-        "tolerance": 0.10, "rate_tolerance": 0.15,
-        "source": "A4 (Broadhurst et al., \"Born into care: newborns in care proceedings in "
-                  "England\", Nuffield FJO 2018): newborns (under 7 days) were 32 % of infant "
-                  "cases in 2007/08 and 42 % in 2016/17, 35 per 10,000 live births in 2016; 47 % "
-                  "of newborns in 2012/13-2016/17 were subsequent infants (an older sibling had "
-                  "been in s31 proceedings)",
-        "rate_why": "the rate in 2008 (15 per 10,000) is not compared: it follows from the "
-                    "2008/09 volume (A2) and the infant share, both calibrated on their own",
-    },
-    "Wales": {
-        "bullet": "A4", "max_days": 14, "year": "cy",
-        "share_of_infants": {2015: 0.38, 2018: 0.52},
-        "per_10000_births": {2015: 39.0},
-        "subsequent": {"years": (2016, 2018), "value": 0.49},
-        "tolerance": 0.10, "rate_tolerance": 0.15,
-        "source": "A4 (Alrouh et al., \"Born into care: newborns and infants in care "
-                  "proceedings in Wales\", Nuffield FJO 2019): babies under 2 weeks were 38 % of "
-                  "infants in care proceedings in 2015 and 52 % in 2018, 39 per 10,000 births in "
-                  "2015; 49 % of newborns in 2016-18 were born to mothers already in care "
-                  "proceedings about an older child",
-        "rate_why": "the rate in 2018 (83 per 10,000) is not compared: Welsh volumes follow "
-                    "England's index (A2 ASSUMPTION), which does not rise as the Welsh newborn "
-                    "numbers did",
-    },
-}
 
 
 def sampling_tolerance(target: float, n: int, base: float) -> tuple[float, str]:
@@ -146,6 +112,13 @@ def nearest_year(ds: Dataset, kind: str, year: int) -> int | None:
     return None
 
 
+def born_into_care(figure: str, country: str) -> dict[str, Any]:
+    """The country's published figure: each country's report has its own newborn (under 7 days
+    in England, under 2 weeks in Wales) and its own years (financial in England, calendar in
+    Wales), given with the figure as ``max_days`` and ``year_type``."""
+    return published(f"{figure}_{country.lower()}")
+
+
 def _newborns(kids: pd.DataFrame, pub: dict[str, Any]) -> pd.Series:
     return kids["age_at_application_days"] < pub["max_days"]
 
@@ -155,21 +128,21 @@ def newborn_share_by_country(ds: Dataset) -> list[dict[str, Any]]:
     rows = []
     kids = public_children(ds)
     for country in ds.countries:
-        pub = BORN_INTO_CARE[country]
+        pub = born_into_care("newborn_share_by_country", country)
         here = kids[(kids["country"] == country) & (kids["age_at_application"] == 0)]
-        for year, target in pub["share_of_infants"].items():
-            label = year_label(pub["year"], year)
+        for year, target in pub["value"].items():
+            label = year_label(pub["year_type"], year)
             figure = (f"Newborns (under {pub['max_days']} days) among infants in care "
                       f"proceedings, {country} {label}")
-            seen = nearest_year(ds, pub["year"], year)
+            seen = nearest_year(ds, pub["year_type"], year)
             if seen is None:
                 rows.append(skipped("newborn_share_by_country", figure, pub["bullet"],
                                     NEWBORNS, target, f"{label} is outside the period", label))
                 continue
-            infants = here[here[pub["year"]] == seen]
+            infants = here[here[pub["year_type"]] == seen]
             tolerance, why = sampling_tolerance(target, len(infants), pub["tolerance"])
             compared = "" if seen == year else \
-                f"; compared with {year_label(pub['year'], seen)}, the nearest year in the data"
+                f"; compared with {year_label(pub['year_type'], seen)}, the nearest year in the data"
             rows.append(row("newborn_share_by_country", figure, pub["bullet"], NEWBORNS, target,
                             float(_newborns(infants, pub).mean()) if len(infants) else math.nan,
                             x=f"{country} {label}", tolerance=tolerance,
@@ -183,17 +156,17 @@ def newborns_subsequent(ds: Dataset) -> list[dict[str, Any]]:
     rows = []
     kids = public_children(ds)
     for country in ds.countries:
-        pub = BORN_INTO_CARE[country]
-        first, last = pub["subsequent"]["years"]
-        target = pub["subsequent"]["value"]
-        label = f"{year_label(pub['year'], first)}-{year_label(pub['year'], last)}"
+        pub = born_into_care("newborns_subsequent", country)
+        first, last = pub["years"]
+        target, kind = pub["value"], pub["year_type"]
+        label = f"{year_label(kind, first)}-{year_label(kind, last)}"
         figure = (f"Newborns (under {pub['max_days']} days) whose mother had earlier care "
                   f"proceedings, {country} {label}")
-        if not (year_in_data(ds, pub["year"], first) and year_in_data(ds, pub["year"], last)):
+        if not (year_in_data(ds, kind, first) and year_in_data(ds, kind, last)):
             rows.append(skipped("newborns_subsequent", figure, pub["bullet"], NEWBORNS, target,
                                 f"{label} is not wholly inside the period", label))
             continue
-        here = kids[(kids["country"] == country) & kids[pub["year"]].between(first, last)]
+        here = kids[(kids["country"] == country) & kids[kind].between(first, last)]
         newborns = here[_newborns(here, pub)]
         tolerance, why = sampling_tolerance(target, len(newborns), pub["tolerance"])
         rows.append(row("newborns_subsequent", figure, pub["bullet"], NEWBORNS, target,
@@ -212,35 +185,38 @@ def newborns_per_10000_births(ds: Dataset) -> list[dict[str, Any]]:
     try:
         births = births_by_country(ds)
     except NoData as err:
-        return [skipped("newborns_per_10000_births", f"Newborns in care proceedings per 10,000 "
-                        f"births, {c}", "A4", NEWBORNS, v, str(err))
-                for c in ds.countries for v in BORN_INTO_CARE[c]["per_10000_births"].values()]
+        for country in ds.countries:
+            pub = born_into_care("newborns_per_10000_births", country)
+            rows += [skipped("newborns_per_10000_births", f"Newborns in care proceedings per "
+                             f"10,000 births, {country}", pub["bullet"], NEWBORNS, v, str(err))
+                     for v in pub["value"].values()]
+        return rows
     for country in ds.countries:
-        pub = BORN_INTO_CARE[country]
-        for year, target in pub["per_10000_births"].items():
-            label = year_label(pub["year"], year)
+        pub = born_into_care("newborns_per_10000_births", country)
+        for year, target in pub["value"].items():
+            label = year_label(pub["year_type"], year)
             figure = (f"Newborns (under {pub['max_days']} days) in care proceedings per 10,000 "
                       f"births, {country} {label}")
-            if not year_in_data(ds, pub["year"], year):
+            if not year_in_data(ds, pub["year_type"], year):
                 rows.append(skipped("newborns_per_10000_births", figure, pub["bullet"], NEWBORNS,
                                     target, f"{label} is not wholly inside the period", label))
                 continue
-            born = int(((births["country"] == country) & (births[pub["year"]] == year)).sum())
-            here = kids[(kids["country"] == country) & (kids[pub["year"]] == year)]
+            born = int(((births["country"] == country) & (births[pub["year_type"]] == year)).sum())
+            here = kids[(kids["country"] == country) & (kids[pub["year_type"]] == year)]
             newborns = int(_newborns(here, pub).sum())
             # A count's relative noise is 1 / sqrt(count): Poisson.
             expected = target * born / 10_000
             noise = Z / math.sqrt(expected) if expected > 0 else math.inf
-            tolerance = max(pub["rate_tolerance"], noise)
-            why = (f"tolerance {tolerance:.0%}" + (f": {Z} standard errors of a count of "
-                                                    f"{expected:.0f}" if noise > pub[
-                                                        "rate_tolerance"] else ""))
+            tolerance = max(pub["tolerance"], noise)
+            why = f"tolerance {tolerance:.0%}" + (
+                f": {Z} standard errors of a count of {expected:.0f}"
+                if noise > pub["tolerance"] else "")
             rows.append(row("newborns_per_10000_births", figure, pub["bullet"], NEWBORNS, target,
                             newborns / born * 10_000 if born else math.nan,
                             x=f"{country} {label}", tolerance=tolerance,
                             note=f"{pub['source']}; {newborns:,} newborns, {born:,} births to "
                                  f"mothers living in {country} (answer key); {why}; "
-                                 f"{pub['rate_why']}"))
+                                 f"{pub['not_compared']}"))
     return rows
 
 

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from synthetic_data.api import manifest
 from synthetic_data.core.errors import InputError
 from synthetic_data.output.writers import staged_output
-from synthetic_data.realism.checks import compute_checks, is_skipped, year_of
+from synthetic_data.realism.registry import compute_checks, is_skipped, year_of
 
 REPORT_FILES = ("checks.csv", "report.md", "report.html")
 MIN_POINTS_FOR_LINE = 3  # fewer years than this read better as bars
@@ -35,7 +35,7 @@ it is meant to reproduce. Every generated value is counted from the dataset's ow
 analyst would count it. Targets cite the `calibration` bullets of the parameter files
 (`synthetic_data/params/*.yaml`, for example A2 for volumes or A7 for orders); published figures
 that are not parameters are listed, with their bullet and source, in
-`synthetic_data/realism/checks.py` (`PUBLISHED`). Volumes are scaled by the dataset's scale and
+`synthetic_data/realism/targets.yaml`. Volumes are scaled by the dataset's scale and
 restricted to the countries it covers. A figure passes when the generated value lies within the
 tolerance (relative to the target, 10 % unless noted) of the target."""
 
