@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -110,8 +111,16 @@ def manifest(data_dir: str | Path | None = None) -> dict:
 
 def generate(out: str | Path = DEFAULT_DATA, scale: float | None = None, seed: int = 42,
              region: str = "both", start: str | None = None, end: str | None = None,
-             formats: tuple[str, ...] = ("parquet",), progress: bool = False) -> Path:
-    """Generate a dataset (see ``python -m synthetic_data generate --help``)."""
+             formats: tuple[str, ...] = ("parquet",), progress: bool = False,
+             params: Mapping[str, Any] | None = None) -> Path:
+    """Generate a dataset (see ``python -m synthetic_data generate --help``).
+
+    ``params`` changes parameter files for this run, in their own shape, for example
+    ``{"capture": {"sources": {"cafcass": {"rates": {"typo": 0.0}}}}}``: each file named is
+    deep-merged onto the packaged ``synthetic_data/params/<file>.yaml`` and checked as the file
+    is. A bad value raises :class:`~synthetic_data.core.errors.ParameterError` (one line: file,
+    key, what is allowed) before anything is written. The manifest records the overrides.
+    """
     from synthetic_data.core.config import (
         CLASSROOM_SCALE,
         DEFAULT_END,
@@ -124,4 +133,4 @@ def generate(out: str | Path = DEFAULT_DATA, scale: float | None = None, seed: i
         scale=CLASSROOM_SCALE if scale is None else scale, seed=seed, out=Path(out),
         region=region, start=start or DEFAULT_START, end=end or DEFAULT_END,
         formats=tuple(formats), progress=progress)
-    return run(config)
+    return run(config, params)

@@ -42,10 +42,24 @@ always give byte-identical files.
 scale: 1.0 means national volumes (about 12,000 care applications and 40,000 private law
 cases a year in England); the classroom default, {CLASSROOM_SCALE}, takes under a minute.
 
+--params FILE.yaml changes parameters for this run. Every rate and share is in a file of
+synthetic_data/params/ (capture.yaml, world.yaml, ...); FILE.yaml names those files and, in
+their own shape, only the keys that change, which are merged onto the packaged values:
+
+  capture:
+    sources:
+      cafcass:
+        rates: {{typo: 0.0, nickname: 0.2}}
+
+Every file is checked, with the changes, before anything is written: a bad value or an unknown
+key stops with one line naming the file, the key and what is allowed. manifest.json records the
+changes; the same seed and the same FILE.yaml give byte-identical files.
+
 examples:
   python -m synthetic_data generate --out data/classroom
   python -m synthetic_data generate --scale 1.0 --region wales --out data/wales
   python -m synthetic_data generate --start 2014-04 --end 2020-03 --format parquet,csv --out d
+  python -m synthetic_data generate --params no_typos.yaml --out data/no_typos
 """
 
 
@@ -53,6 +67,7 @@ EPILOG = """\
 the main command:
   python -m synthetic_data generate --out DIR [--scale S] [--seed N]
       [--region england|wales|both] [--start YYYY-MM] [--end YYYY-MM] [--format parquet,csv]
+      [--params FILE.yaml]
 
   writes identifiable/ (every provider's records), tre/ (the de-identified research view),
   reference/ (geography and population) and answer_key/ (the truth, for graders only), with
@@ -128,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--project-key", default="fj-classroom-project",
                    help="the project the trusted third party makes ALFs for: another key gives "
                         "every person different ALFs (default fj-classroom-project)")
+    g.add_argument("--params", type=Path, default=None, metavar="FILE.yaml",
+                   help="a YAML file of parameter changes for this run, in the shape of the "
+                        "files in synthetic_data/params/ (see above)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
     r = sub.add_parser(
@@ -167,19 +185,25 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "generate":
         from synthetic_data.core.config import GenerationConfig
+        from synthetic_data.core.param_overrides import read_overrides
         from synthetic_data.pipeline import generate
 
         config = GenerationConfig(scale=args.scale, seed=args.seed, out=args.out,
                                   region=args.region.lower(), start=args.start, end=args.end,
                                   formats=args.formats, progress=not args.quiet,
                                   project_key=args.project_key)
-        out = generate(config)
+        overrides = read_overrides(args.params) if args.params is not None else None
+        out = generate(config, overrides)
         from synthetic_data.api import manifest
 
         rows = manifest(out)["row_counts"]
         print(f"wrote {out} ({sum(rows.values()):,} rows in {len(rows)} tables); "
               f"see {out / 'data_dictionary.md'}")
         return 0
+    if args.command in ("report", "dictionary"):
+        from synthetic_data.core.params import parameter_set
+
+        parameter_set()  # every parameter file checked before anything is written
     if args.command == "report":
         from synthetic_data.realism.report import write_report
 

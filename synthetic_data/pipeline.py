@@ -7,14 +7,16 @@ the union has the requested volumes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synthetic_data import __version__
 from synthetic_data.core.config import GenerationConfig, validate
-from synthetic_data.core.params import load_params, params_digest
+from synthetic_data.core.params import ParameterSet, load_params, parameter_set, using
 from synthetic_data.linked.build import linked_tables
 from synthetic_data.linked.cohort import draw_comparison_sample
 from synthetic_data.output.databases import write_databases
@@ -22,15 +24,11 @@ from synthetic_data.output.writers import DatasetWriter, staged_output, write_ma
 from synthetic_data.proceedings.casebook import CaseBook
 from synthetic_data.proceedings.private_law import simulate_private_law
 from synthetic_data.proceedings.public_law import simulate_public_law
-from synthetic_data.proceedings.records import (
-    cafcass_tables,
-    population_table,
-    reference_tables,
-    world_tables,
-)
+from synthetic_data.proceedings.records import cafcass_tables
 from synthetic_data.world.geography import build_small_areas, local_authorities
 from synthetic_data.world.names import NamePools
 from synthetic_data.world.people import build_world, give_test_range_numbers_first
+from synthetic_data.world.tables import population_table, reference_tables, world_tables
 
 STEPS = ("world", "public law", "private law", "records", "linked sources", "write")
 # Cafcass tables written after the linked sources are made: the people are recaptured there,
@@ -38,9 +36,21 @@ STEPS = ("world", "public law", "private law", "records", "linked sources", "wri
 LATER_CAFCASS_TABLES = ("cafcass_people", "cafcass_published_demand")
 
 
-def generate(config: GenerationConfig) -> Path:
-    """Generate a dataset as configured; return the folder it was written to."""
+def generate(config: GenerationConfig, params: Mapping[str, Any] | None = None) -> Path:
+    """Generate a dataset as configured; return the folder it was written to.
+
+    ``params`` changes parameter files for this run: ``{file name: {nested keys: value}}``,
+    deep-merged onto the packaged files (:mod:`synthetic_data.core.param_overrides`). Every file
+    is checked, overrides merged, before anything is written, so a bad value stops the run with
+    the output folder as it was; then every ``load_params`` of the run sees the merged files.
+    """
     validate(config)
+    parameters = parameter_set(params)
+    with using(parameters):
+        return _generate(config, parameters)
+
+
+def _generate(config: GenerationConfig, parameters: ParameterSet) -> Path:
     las = local_authorities(config.region)
     world_params = load_params("world")
     areas = build_small_areas(las, world_params["geography"]["postcodes_per_lsoa"])
@@ -65,10 +75,10 @@ def generate(config: GenerationConfig) -> Path:
             simulate_public_law(world, load_params("public_law"), book,
                                 config.financial_years, scale, rng)
             progress.update(1)
-            simulate_private_law(world, load_params("private_law"), book,
-                                 config.financial_years, scale, rng, pools)
+            world = simulate_private_law(world, load_params("private_law"), book,
+                                         config.financial_years, scale, rng, pools)
             sample = draw_comparison_sample(world, load_params("linkage"), rng)
-            give_test_range_numbers_first(world, np.unique(np.concatenate(
+            world = give_test_range_numbers_first(world, np.unique(np.concatenate(
                 [book.frame("children")["person"].to_numpy(dtype=np.int64),
                  book.frame("adults")["person"].to_numpy(dtype=np.int64), sample])))
             progress.update(1)
@@ -103,7 +113,7 @@ def generate(config: GenerationConfig) -> Path:
             "version": __version__,
             "config": config.as_manifest(),
             "chunks": config.n_chunks,
-            "parameters_sha256": params_digest(),
+            **parameters.manifest(),
             "row_counts": dict(sorted(rows.items())),
         })
         _write_dictionary(staging)

@@ -26,24 +26,20 @@ thread scheduling, because no step's outcome depends on row order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
-import yaml
 
 from synthetic_data.core.dates import NO_DATE
 from synthetic_data.core.errors import InputError
+from synthetic_data.core.params import load_params, validate_params
 from synthetic_data.linkage import fields as f
 from synthetic_data.linkage.alf import UNMATCHED, anonymised_linking_field
 
 __all__ = ["STATUS", "PopulationIndex", "PreparedIndex", "anonymised_linking_field",
            "link_to_index", "load_ttp_params"]
-
-PARAMS_PATH = Path(__file__).parents[1] / "params" / "ttp.yaml"
 
 # ALF_STS_CD values as public SAIL project code uses them: analysts keep 1, 4 and 39.
 NHS_NUMBER_MATCH, DEMOGRAPHIC_MATCH, PROBABLE_MATCH, UNSAFE_MATCH, NOT_MATCHED = 1, 4, 39, 35, 99
@@ -91,15 +87,9 @@ class PopulationIndex:
     postcodes: pd.DataFrame
 
 
-@cache
-def _load_ttp_params() -> dict[str, Any]:
-    with PARAMS_PATH.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
 def load_ttp_params() -> dict[str, Any]:
-    """The packaged ``ttp.yaml`` (shared: copy it before changing anything)."""
-    return _load_ttp_params()
+    """``ttp.yaml`` as the run uses it, checked (shared: copy it before changing anything)."""
+    return load_params("ttp")
 
 
 class PreparedIndex:
@@ -169,11 +159,9 @@ def link_to_index(
     (and index) as ``records``. Pass ``person`` to :func:`anonymised_linking_field` for the ALF.
     ``index`` may be a :class:`PreparedIndex`, to link several files against one load.
     """
-    params = load_ttp_params() if params is None else params
+    # The schema names the blocking rules BLOCKING_SQL knows; a caller's own dict is checked too.
+    params = load_ttp_params() if params is None else validate_params("ttp", params)
     _require(records, RECORD_COLUMNS, "records")
-    unknown = set(params["blocking_rules"]) - set(BLOCKING_SQL)
-    if unknown:
-        raise InputError(f"unknown blocking rules in ttp params: {sorted(unknown)}")
     if isinstance(index, PopulationIndex):
         with PreparedIndex(index) as prepared:
             return link_to_index(records, prepared, params)

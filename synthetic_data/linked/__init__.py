@@ -1,4 +1,4 @@
-"""Stage 4, linked: the other datasets a family justice study links to, from the same world.
+"""The linked stage: the other datasets a family justice study links to, from the same world.
 
 Family court records (FamilyMan-like), health (admissions, emergency department, GP
 registrations, maternity), education (school census and attainment), children looked after

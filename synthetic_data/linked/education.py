@@ -149,7 +149,7 @@ def _census(world: World, pupils: _Pupils, params: dict,
     keep[keep] = world.alive_on(person[keep], cday[keep])
     # Pupils are placed by home address: a child with none known (abroad) is not in the census.
     res = np.full(who.size, -1, dtype=np.int64)
-    res[keep] = world.residence_index_at(world.home_person()[person[keep]], cday[keep])
+    res[keep] = world.residence_index_at(world.home_person[person[keep]], cday[keep])
     keep &= res >= 0
     who, ncy, start_year, cday, person, res = (
         who[keep], ncy[keep], start_year[keep], cday[keep], person[keep], res[keep])
@@ -176,7 +176,7 @@ def _census(world: World, pupils: _Pupils, params: dict,
     slope = ab["ability_slope"]
     mean = _by_year(ab["mean_rate_by_census_year"], census_year) * np.where(
         in_proc, ab["in_proceedings_ratio"], 1.0) * np.exp(-slope * ability - slope**2 / 2)
-    mean = np.clip(mean, 1e-4, ab["max_child_rate"])
+    mean = np.clip(mean, ab["min_child_rate"], ab["max_child_rate"])
     k = ab["beta_concentration"]
     absent = rng.binomial(possible, rng.beta(k * mean, k * (1 - mean)))
 

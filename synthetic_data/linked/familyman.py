@@ -40,7 +40,7 @@ def court_records(world: World, book: CaseBook, params: dict, courts: pd.DataFra
                        .fillna(NO_DATE).to_numpy(dtype=np.int64))
     final = cases["final_day"].to_numpy(dtype=np.int64)
     dfj = world.las["dfj_area_id"].to_numpy()[cases["la_index"].to_numpy(dtype=np.int64)]
-    court = _court_of_area(dfj, courts, rng)
+    court = _court_of_area(dfj, courts, params["courts"]["centre_court_weight"], rng)
     numbers = _case_numbers(cases["case_no"].to_numpy(dtype=np.int64), chunk)
     table = pd.DataFrame({
         "case_no": cases["case_no"].to_numpy(dtype=np.int64),
@@ -54,7 +54,8 @@ def court_records(world: World, book: CaseBook, params: dict, courts: pd.DataFra
                         parties=_parties(book, table, params))
 
 
-def _court_of_area(dfj: np.ndarray, courts: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+def _court_of_area(dfj: np.ndarray, courts: pd.DataFrame, centre_weight: float,
+                   rng: np.random.Generator) -> np.ndarray:
     """Each case goes to one of its DFJ area's family courts, the first (the centre) most often."""
     by_area = {a: g["court_code"].astype(str).to_numpy(dtype=object)
                for a, g in courts.groupby("dfj_area_id", sort=True)}
@@ -62,7 +63,7 @@ def _court_of_area(dfj: np.ndarray, courts: pd.DataFrame, rng: np.random.Generat
     for area in np.unique(dfj):
         rows = np.flatnonzero(dfj == area)
         options = by_area.get(area, np.array(["UNKNOWN"], dtype=object))
-        weights = np.r_[2.0, np.ones(options.size - 1)]
+        weights = np.r_[centre_weight, np.ones(options.size - 1)]
         out[rows] = options[rng.choice(options.size, rows.size, p=weights / weights.sum())]
     return out
 

@@ -258,19 +258,18 @@ def _children_contacts(world: World, cohort: Cohort, params: dict,
     anchor = first_case.reindex(kids).to_numpy(dtype=np.int64)
     near = params["near_proceedings"]
     frames = []
-    for reason, codes, setting_ed in (("injury", ch["codes"], 0.9),
-                                      ("other", ch["other_codes"], 1.0)):
-        key = "injury" if reason == "injury" else "other_attendance"
+    for reason, codes, key in (("injury", ch["codes"], "injury"),
+                               ("other", ch["other_codes"], "other_attendance")):
         p = np.where(in_proc, ch[key]["in_proceedings"], ch[key]["comparison"])
         has = exact_share(scale_by_window(p, end - start, in_proc), rng)
         frames.append(_contacts(kids[has], start[has], end[has], reason,
-                                {"extra_contacts_mean": 0.5, "ed_share": setting_ed,
-                                 "codes": codes}, rng, Clustering(anchor[has], near)))
+                                {**ch["contacts"][key], "codes": codes}, rng,
+                                Clustering(anchor[has], near)))
     p = np.where(in_proc, ch["other_admission"]["in_proceedings"], ch["other_admission"]["comparison"])
     has = exact_share(scale_by_window(p, end - start, in_proc), rng)
     frames.append(_contacts(kids[has], start[has], end[has], "other",
-                            {"extra_contacts_mean": 0.2, "ed_share": 0.0,
-                             "codes": ch["other_codes"]}, rng, Clustering(anchor[has], near)))
+                            {**ch["contacts"]["other_admission"], "codes": ch["other_codes"]}, rng,
+                            Clustering(anchor[has], near)))
     return pd.concat(frames, ignore_index=True)
 
 

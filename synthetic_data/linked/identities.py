@@ -13,8 +13,8 @@ import pandas as pd
 
 from synthetic_data.capture.apply import Captured, capture
 from synthetic_data.core.dates import NO_DATE
-from synthetic_data.proceedings.records import lexsort_pair
 from synthetic_data.world.people import ETHNIC_GROUPS, ROLE_CHILD, ROLE_MOTHER, World
+from synthetic_data.world.tables import lexsort_pair
 
 WHITE = ETHNIC_GROUPS.index("White")
 
@@ -23,7 +23,7 @@ def identity_truth(world: World, persons: np.ndarray, days: np.ndarray) -> pd.Da
     """One row per record: the person's true identifiers on the record's day, and context."""
     persons = np.asarray(persons, dtype=np.int64)
     days = np.asarray(days, dtype=np.int64)
-    home = world.home_person()[persons]
+    home = world.home_person[persons]
     res = world.residence_index_at(home, days)
     r = world.residences
     postcode = np.where(res >= 0, r.postcode[res.clip(min=0)], None)
@@ -119,7 +119,7 @@ def home_spells(world: World, persons: np.ndarray) -> tuple[np.ndarray, np.ndarr
     Returns (position in ``persons``, index into ``world.residences``), one pair per spell,
     grouped by person in the order given.
     """
-    home = world.home_person()[persons]
+    home = world.home_person[persons]
     r_person = world.residences.person
     order = np.argsort(r_person, kind="stable")
     lo = np.searchsorted(r_person[order], home, side="left")

@@ -1,3 +1,3 @@
-"""Stage 6, output: every table's definition (the schema), the Parquet writers, the DuckDB
+"""The output stage: every table's definition (the schema), the Parquet writers, the DuckDB
 databases, the data dictionary and the charts notebooks show.
 """

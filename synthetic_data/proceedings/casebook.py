@@ -84,9 +84,9 @@ def hearing_schedule(
     """Hearings of each case: a first hearing, further ones every few weeks, and a final one.
 
     ``params`` is a law type's ``hearings`` section: ``first_hearing_days``,
-    ``weeks_per_further_hearing`` and ``names`` (first, further, pre-final, final). Hearings after
-    the end of the period are not yet held and are left out. Cases shorter than the first hearing
-    go straight to the final one.
+    ``weeks_per_further_hearing``, ``further_hearings_span_share``, ``further_hearing_jitter`` and
+    ``names`` (first, further, pre-final, final). Hearings after the end of the period are not yet
+    held and are left out. Cases shorter than the first hearing go straight to the final one.
     """
     lo, hi = params["first_hearing_days"]
     weeks_per_further = params["weeks_per_further_hearing"]
@@ -100,9 +100,10 @@ def hearing_schedule(
     # Further hearings, evenly spaced with jitter between the first and the pre-final one.
     idx = np.repeat(np.arange(case_no.size), n_further)
     k = np.arange(idx.size) - np.searchsorted(idx, idx, side="left") + 1
-    frac = (k + rng.uniform(-0.3, 0.3, idx.size)) / (n_further[idx] + 1)
+    jitter = params["further_hearing_jitter"]
+    frac = (k + rng.uniform(-jitter, jitter, idx.size)) / (n_further[idx] + 1)
     rows_case.append(case_no[idx])
-    rows_day.append(first[idx] + (frac * span[idx] * 0.85).astype(np.int64))
+    rows_day.append(first[idx] + (frac * span[idx] * params["further_hearings_span_share"]).astype(np.int64))
     rows_type.append(np.full(idx.size, names[1], object))
     pre = np.flatnonzero(has_pre_final)
     rows_case.append(case_no[pre])

@@ -105,14 +105,16 @@ class PrivateLawSimulation:
         return n
 
     def _materialise_relatives(self) -> None:
+        """Replace ``self.world`` by the world with the relatives in their reserved positions."""
         from synthetic_data.world.people import add_people
 
         if not self.pending_relatives:
             return
         spec = {k: np.concatenate([r[k] for r in self.pending_relatives])
                 for k in self.pending_relatives[0]}
-        added = add_people(self.world, pools=self.pools, rng=self.rng, **spec)
-        if added.size != self.n_pending:
+        before = self.world.size
+        self.world = add_people(self.world, pools=self.pools, rng=self.rng, **spec)
+        if self.world.size - before != self.n_pending:
             raise RuntimeError("relatives were not added where their positions were reserved")
 
     def _year(self, fy: int, country: str, expected: float) -> None:
@@ -348,12 +350,14 @@ class PrivateLawSimulation:
 
     def _add_relatives(self, mother, father, kind, against_mother, day) -> np.ndarray:
         """Grandparents, aunts and uncles who apply: new people on the side of the other parent."""
-        w, rng = self.world, self.rng
+        w, rng, pa = self.world, self.rng, self.p["parties"]
         side = np.where(against_mother, father, mother)  # the relative is the other parent's kin
         female = np.isin(kind, ["grandmother", "aunt"]) | (
-            (kind == "other_relative") & (rng.random(kind.size) < 0.6))
+            (kind == "other_relative") & (rng.random(kind.size) < pa["other_relative_female_share"]))
         generation = np.isin(kind, ["grandmother", "grandfather"])
-        age_gap = np.where(generation, rng.normal(26, 5, kind.size), rng.normal(0, 6, kind.size))
+        gap = pa["relative_age_gap_years"]
+        age_gap = np.where(generation, rng.normal(*gap["grandparent"], kind.size),
+                           rng.normal(*gap["same_generation"], kind.size))
         dob = w.dob[side] - (age_gap * DAYS_PER_YEAR).astype(np.int64)
         self.pending_relatives.append({
             "sex": np.where(female, "F", "M").astype(object), "dob": dob,
@@ -365,6 +369,12 @@ class PrivateLawSimulation:
 
 
 def simulate_private_law(world: World, params: dict, book: CaseBook, fys: range, scale: float,
-                         rng: np.random.Generator, pools) -> None:
-    """Run the private law simulation over the given financial years, appending to ``book``."""
-    PrivateLawSimulation(world, params, book, scale, rng, pools).run(fys)
+                         rng: np.random.Generator, pools) -> World:
+    """Run the private law simulation over the given financial years, appending to ``book``.
+
+    Returns the world with the relatives who applied added (``world`` itself is unchanged): the
+    cases refer to them by their positions in the world returned.
+    """
+    simulation = PrivateLawSimulation(world, params, book, scale, rng, pools)
+    simulation.run(fys)
+    return simulation.world

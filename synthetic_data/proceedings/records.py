@@ -3,19 +3,21 @@
 The recording quirks live here and only here: ethnicity missing (mostly before 2017), newborns
 recorded as "Baby <surname>", late entries that revise published monthly figures, NHS numbers
 rarely held. Parameters: ``params/recording.yaml``. Every table returned matches its definition
-in ``schema.py``.
+in ``schema.py``. Each table is made by one function below; ``cafcass_tables`` calls them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from synthetic_data.capture.apply import record_counts
 from synthetic_data.core.dates import DAYS_PER_YEAR, NO_DATE, calendar_year
 from synthetic_data.proceedings.casebook import CaseBook
-from synthetic_data.world.geography import dfj_areas
-from synthetic_data.world.people import ETHNIC_GROUPS, ROLE_CHILD, ROLES, World
+from synthetic_data.world.people import ETHNIC_GROUPS, World
+from synthetic_data.world.tables import date_or_none
 
 SERVICE = {"England": "Cafcass", "Wales": "Cafcass Cymru"}
 
@@ -33,13 +35,6 @@ def record_ids(prefix: str, chunk: int, n: int, rng: np.random.Generator, width:
     return chars.view(f"S{size}").reshape(-1).astype(f"U{size}").astype(object)
 
 
-def _date_or_none(days: np.ndarray) -> np.ndarray:
-    """int days to datetime64[D] with NaT for the NO_DATE sentinel."""
-    out = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
-    out[np.asarray(days) == NO_DATE] = np.datetime64("NaT")
-    return out
-
-
 def person_records(appearances: pd.DataFrame, rng: np.random.Generator,
                    params: dict | None = None) -> pd.DataFrame:
     """Which Cafcass record each person's case was entered under.
@@ -50,8 +45,6 @@ def person_records(appearances: pd.DataFrame, rng: np.random.Generator,
     opened a new one, as when a returning person is not found on the system. Returns one row
     per person and case with ``record`` numbered 0.. in order of person, then first day.
     """
-    from synthetic_data.capture.apply import record_counts
-
     seen = appearances.drop_duplicates(["person", "case_no"]).sort_values(
         ["person", "day", "case_no"], kind="stable", ignore_index=True)
     person = seen["person"].to_numpy(dtype=np.int64)
@@ -66,42 +59,92 @@ def person_records(appearances: pd.DataFrame, rng: np.random.Generator,
                          "record": np.cumsum(new_record) - 1})
 
 
+@dataclass(frozen=True)
+class PersonRecords:
+    """The Cafcass person records of a chunk, and which record each case's party is under."""
+
+    persons: np.ndarray  # world position behind each record, in record order
+    first_day: np.ndarray  # receipt day of the case each record was made at
+    person_ref: np.ndarray  # cafcass_person_id of each record
+    by_case: pd.Series  # cafcass_person_id by (person, case_no)
+
+    def ref_of(self, person: np.ndarray, case_no: pd.Series | np.ndarray) -> np.ndarray:
+        """The record a case's party was entered under."""
+        return self.by_case.reindex(pd.MultiIndex.from_arrays(
+            [np.asarray(person, dtype=np.int64), np.asarray(case_no)])).to_numpy()
+
+
 def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
                    rng: np.random.Generator) -> dict[str, pd.DataFrame]:
-    """The identifiable Cafcass tables and the answer-key tables that explain them."""
+    """The identifiable Cafcass tables and the answer-key tables that explain them.
+
+    The steps run in the order they draw random numbers (case ids, entry days, person records
+    and their ids, missing ethnicity, then hearing, order and application ids): the same order
+    gives the same data.
+    """
     cases = book.frame("cases").sort_values("case_no", kind="stable", ignore_index=True)
-    children = book.frame("children")
-    adults = book.frame("adults")
-    rel = book.frame("relationships")
-    n_cases = len(cases)
-    case_id = record_ids("C", chunk, n_cases, rng)
+    children, adults = book.frame("children"), book.frame("adults")
+    case_id = record_ids("C", chunk, len(cases), rng)
     case_id_of = pd.Series(case_id, index=cases["case_no"].to_numpy())
 
-    issue = cases["issue_day"].to_numpy(dtype=np.int64)
-    final = cases["final_day"].to_numpy(dtype=np.int64)
-    late_p = params["late_recording"]
-    late = rng.random(n_cases) < late_p["share_late"]
+    table_cases = cases_table(world, cases, case_id, params["late_recording"], rng)
+    records = cafcass_person_records(cases, children, adults, chunk, rng)
+    people = people_table(world, records, children, params["ethnicity"], rng)
+    parties = parties_table(world, cases, children, adults, case_id_of, records)
+    relationships = relationships_table(book.frame("relationships"), case_id_of, records)
+    hearings = hearings_table(book.frame("hearings"), case_id_of, chunk, rng)
+    orders = orders_table(book.frame("orders"), case_id_of, records, chunk, rng)
+    applications = applications_table(book.frame("applications"), case_id_of, chunk, rng)
+    return {
+        "cafcass_cases": table_cases,
+        "cafcass_applications": applications,
+        "cafcass_people": people,
+        "cafcass_case_parties": parties,
+        "cafcass_relationships": relationships,
+        "cafcass_hearings": hearings,
+        "cafcass_orders": orders,
+        "cafcass_published_demand": published_demand(table_cases, params),
+        "cafcass_person_key": person_key(world, records),
+        "cafcass_case_truth": case_truth(world, cases, children, case_id),
+    }
+
+
+def recorded_days(issue: np.ndarray, end_day: int, late_p: dict,
+                  rng: np.random.Generator) -> np.ndarray:
+    """The day each case was entered on the system: within days of receipt, some much later.
+
+    Nothing is recorded after the end of the period (when the data were extracted): a case
+    received in its last days was entered within the days left.
+    """
+    n = issue.size
+    late = rng.random(n) < late_p["share_late"]
     lo, hi = np.where(late, late_p["late_days"][0], late_p["on_time_days"][0]), np.where(
         late, late_p["late_days"][1], late_p["on_time_days"][1])
-    # Nothing is recorded after the end of the period (when the data were extracted): a case
-    # received in its last days was entered within the days left.
-    left = np.maximum(world.end_day - issue, 0)
+    left = np.maximum(end_day - issue, 0)
     hi = np.minimum(hi, left)
     lo = np.minimum(lo, hi)
-    recorded = issue + lo + (rng.random(n_cases) * (hi - lo + 1)).astype(np.int64)
+    return issue + lo + (rng.random(n) * (hi - lo + 1)).astype(np.int64)
+
+
+def cases_table(world: World, cases: pd.DataFrame, case_id: np.ndarray, late_p: dict,
+                rng: np.random.Generator) -> pd.DataFrame:
+    """One row per case: where, when received, entered and finished, and what was asked for."""
+    issue = cases["issue_day"].to_numpy(dtype=np.int64)
+    final = cases["final_day"].to_numpy(dtype=np.int64)
+    recorded = recorded_days(issue, world.end_day, late_p, rng)
     la_codes = world.las["la_code"].to_numpy()
     la_index = cases["la_index"].to_numpy(dtype=np.int64)
     dfj = world.las["dfj_area_id"].to_numpy()
     is_private = cases["law_type"].to_numpy() == "private"
-    table_cases = pd.DataFrame({
+    return pd.DataFrame({
         "case_id": case_id,
         "law_type": cases["law_type"].to_numpy(),
         "service": pd.Series(cases["country"]).map(SERVICE).to_numpy(),
         "la_code": la_codes[la_index],
         "dfj_area_id": dfj[la_index],
-        "received_date": _date_or_none(issue),
-        "recorded_date": _date_or_none(recorded),
-        "final_order_date": _date_or_none(final),
+        "received_date": date_or_none(issue),
+        "recorded_date": date_or_none(recorded),
+        "final_order_date": date_or_none(final),
         "case_status": np.where(final == NO_DATE, "open", "closed"),
         "duration_weeks": np.where(final == NO_DATE, np.nan, np.round((final - issue) / 7, 1)),
         "primary_application": cases["primary_application"].to_numpy(),
@@ -109,10 +152,13 @@ def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
         "domestic_abuse_alleged": pd.array(
             np.where(is_private, cases["da_alleged"].to_numpy(), None), dtype="boolean"),
         "alleged_victim": cases["da_victim"].to_numpy(),
-    })
+    }).sort_values("case_id", ignore_index=True)
 
-    # People: a record per person, made at their first case; a later case sometimes makes a
-    # second record instead of finding the first (params/capture.yaml, cafcass duplicates).
+
+def cafcass_person_records(cases: pd.DataFrame, children: pd.DataFrame, adults: pd.DataFrame,
+                           chunk: int, rng: np.random.Generator) -> PersonRecords:
+    """A record per person, made at their first case; a later case sometimes makes a second
+    record instead of finding the first (params/capture.yaml, cafcass duplicates)."""
     appearances = pd.concat([
         pd.DataFrame({"case_no": children["case_no"], "person": children["person"]}),
         pd.DataFrame({"case_no": adults["case_no"], "person": adults["person"]}),
@@ -122,55 +168,60 @@ def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
     record_of_case = person_records(appearances, rng)
     first = record_of_case.drop_duplicates("record")  # sorted by record: person, then day
     persons = first["person"].to_numpy(dtype=np.int64)
-    first_day = first["day"].to_numpy(dtype=np.int64)
-    n_people = persons.size
-    person_ref = record_ids("P", chunk, n_people, rng, width=9)
-    ref_by_case = pd.Series(person_ref[record_of_case["record"].to_numpy()],
-                            index=pd.MultiIndex.from_arrays([record_of_case["person"].to_numpy(),
-                                                             record_of_case["case_no"].to_numpy()]))
+    person_ref = record_ids("P", chunk, persons.size, rng, width=9)
+    by_case = pd.Series(person_ref[record_of_case["record"].to_numpy()],
+                        index=pd.MultiIndex.from_arrays([record_of_case["person"].to_numpy(),
+                                                         record_of_case["case_no"].to_numpy()]))
+    return PersonRecords(persons, first["day"].to_numpy(dtype=np.int64), person_ref, by_case)
 
-    def ref_of(person: np.ndarray, case_no: pd.Series | np.ndarray) -> np.ndarray:
-        """The record a case's party was entered under."""
-        return ref_by_case.reindex(pd.MultiIndex.from_arrays(
-            [np.asarray(person, dtype=np.int64), np.asarray(case_no)])).to_numpy()
 
-    eth_p = params["ethnicity"]
+def people_table(world: World, records: PersonRecords, children: pd.DataFrame, eth_p: dict,
+                 rng: np.random.Generator) -> pd.DataFrame:
+    """The person records with the true identifiers, as at the first case.
+
+    The linked-sources step recaptures the identifiers through Cafcass's capture model
+    (params/capture.yaml: "Baby" newborns, missing NHS numbers, typos ...); ethnicity is left
+    missing here, more often before the 2017 change in recording.
+    """
+    persons, first_day = records.persons, records.first_day
     year = calendar_year(first_day)
-    missing = rng.random(n_people) < np.where(
+    missing = rng.random(persons.size) < np.where(
         year < eth_p["change_year"], eth_p["missing_before_2017"], eth_p["missing_from_2017"])
     ethnicity = np.array(ETHNIC_GROUPS, dtype=object)[world.ethnicity[persons]]
     ethnicity = np.where(missing, None, ethnicity)
 
-    # True identifiers: the linked-sources step recaptures them through Cafcass's capture model
-    # (params/capture.yaml: "Baby" newborns, missing NHS numbers, typos ...).
     is_child = np.isin(persons, children["person"].to_numpy())
-    home = world.home_person()[persons]
+    home = world.home_person[persons]
     res = world.residence_index_at(home, first_day)
     postcode = np.where(res >= 0, world.residences.postcode[res.clip(min=0)], None)
-    table_people = pd.DataFrame({
-        "cafcass_person_id": person_ref,
+    return pd.DataFrame({
+        "cafcass_person_id": records.person_ref,
         "person_type": np.where(is_child, "child", "adult"),
         "forename": world.forename[persons],
         "surname": world.surname[persons],
         "sex": world.sex[persons],
-        "date_of_birth": _date_or_none(world.dob[persons]),
+        "date_of_birth": date_or_none(world.dob[persons]),
         "ethnicity": ethnicity,
         "nhs_number": world.nhs_number[persons],
         "postcode": postcode,
-        "first_case_received_date": _date_or_none(first_day),
+        "first_case_received_date": date_or_none(first_day),
     }).sort_values("cafcass_person_id", ignore_index=True)
 
-    # Parties: subject children and adults, with ages at the case's receipt.
+
+def parties_table(world: World, cases: pd.DataFrame, children: pd.DataFrame,
+                  adults: pd.DataFrame, case_id_of: pd.Series,
+                  records: PersonRecords) -> pd.DataFrame:
+    """Subject children and adults of each case, with ages at the case's receipt."""
     issue_of = cases.set_index("case_no")["issue_day"]
     c_issue = issue_of.reindex(children["case_no"]).to_numpy(dtype=np.int64)
     c_person = children["person"].to_numpy(dtype=np.int64)
     a_issue = issue_of.reindex(adults["case_no"]).to_numpy(dtype=np.int64)
     a_person = adults["person"].to_numpy(dtype=np.int64)
-    parties = pd.DataFrame({
+    return pd.DataFrame({
         "case_id": np.concatenate([case_id_of.reindex(children["case_no"]).to_numpy(),
                                    case_id_of.reindex(adults["case_no"]).to_numpy()]),
-        "cafcass_person_id": np.concatenate([ref_of(c_person, children["case_no"]),
-                                             ref_of(a_person, adults["case_no"])]),
+        "cafcass_person_id": np.concatenate([records.ref_of(c_person, children["case_no"]),
+                                             records.ref_of(a_person, adults["case_no"])]),
         "party_role": np.concatenate([np.full(c_person.size, "subject_child", object),
                                       adults["party_role"].to_numpy()]),
         "relationship": np.concatenate([np.full(c_person.size, None, object),
@@ -184,70 +235,81 @@ def cafcass_tables(world: World, book: CaseBook, params: dict, chunk: int,
                                          np.full(a_person.size, None, object)]),
     }).sort_values(["case_id", "party_role", "cafcass_person_id"], ignore_index=True)
 
-    relationships = pd.DataFrame({
+
+def relationships_table(rel: pd.DataFrame, case_id_of: pd.Series,
+                        records: PersonRecords) -> pd.DataFrame:
+    """How each adult party is related to each child of the case, by their records."""
+    return pd.DataFrame({
         "case_id": case_id_of.reindex(rel["case_no"]).to_numpy(),
-        "adult_person_id": ref_of(rel["adult"].to_numpy(dtype=np.int64), rel["case_no"]),
-        "child_person_id": ref_of(rel["child"].to_numpy(dtype=np.int64), rel["case_no"]),
+        "adult_person_id": records.ref_of(rel["adult"].to_numpy(dtype=np.int64), rel["case_no"]),
+        "child_person_id": records.ref_of(rel["child"].to_numpy(dtype=np.int64), rel["case_no"]),
         "relationship": rel["relationship"].to_numpy(),
     }).drop_duplicates().sort_values(["case_id", "adult_person_id", "child_person_id"],
                                      ignore_index=True)
 
-    hearings = book.frame("hearings").sort_values(["case_no", "day"], kind="stable",
-                                                  ignore_index=True)
-    table_hearings = pd.DataFrame({
+
+def hearings_table(hearings: pd.DataFrame, case_id_of: pd.Series, chunk: int,
+                   rng: np.random.Generator) -> pd.DataFrame:
+    """One row per hearing, with its own reference."""
+    hearings = hearings.sort_values(["case_no", "day"], kind="stable", ignore_index=True)
+    return pd.DataFrame({
         "hearing_id": record_ids("H", chunk, len(hearings), rng),
         "case_id": case_id_of.reindex(hearings["case_no"]).to_numpy(),
-        "hearing_date": _date_or_none(hearings["day"].to_numpy(dtype=np.int64)),
+        "hearing_date": date_or_none(hearings["day"].to_numpy(dtype=np.int64)),
         "hearing_type": hearings["hearing_type"].to_numpy(),
-    })
-    orders = book.frame("orders").sort_values(["case_no", "day", "person"], kind="stable",
-                                              ignore_index=True)
-    table_orders = pd.DataFrame({
+    }).sort_values("hearing_id", ignore_index=True)
+
+
+def orders_table(orders: pd.DataFrame, case_id_of: pd.Series, records: PersonRecords,
+                 chunk: int, rng: np.random.Generator) -> pd.DataFrame:
+    """One row per order about a child, under the child's record in that case."""
+    orders = orders.sort_values(["case_no", "day", "person"], kind="stable", ignore_index=True)
+    return pd.DataFrame({
         "order_id": record_ids("O", chunk, len(orders), rng),
         "case_id": case_id_of.reindex(orders["case_no"]).to_numpy(),
-        "cafcass_person_id": ref_of(orders["person"].to_numpy(dtype=np.int64), orders["case_no"]),
+        "cafcass_person_id": records.ref_of(orders["person"].to_numpy(dtype=np.int64),
+                                            orders["case_no"]),
         "order_type": orders["order_type"].to_numpy(),
-        "order_date": _date_or_none(orders["day"].to_numpy(dtype=np.int64)),
+        "order_date": date_or_none(orders["day"].to_numpy(dtype=np.int64)),
         "is_final": orders["is_final"].to_numpy(dtype=bool),
-    })
-    apps = book.frame("applications").sort_values(["case_no", "day"], kind="stable",
-                                                  ignore_index=True)
-    table_apps = pd.DataFrame({
+    }).sort_values("order_id", ignore_index=True)
+
+
+def applications_table(apps: pd.DataFrame, case_id_of: pd.Series, chunk: int,
+                       rng: np.random.Generator) -> pd.DataFrame:
+    """One row per application: a case's first, and any made during it."""
+    apps = apps.sort_values(["case_no", "day"], kind="stable", ignore_index=True)
+    return pd.DataFrame({
         "application_id": record_ids("A", chunk, len(apps), rng),
         "case_id": case_id_of.reindex(apps["case_no"]).to_numpy(),
         "application_type": apps["application_type"].to_numpy(),
-        "application_date": _date_or_none(apps["day"].to_numpy(dtype=np.int64)),
-    })
+        "application_date": date_or_none(apps["day"].to_numpy(dtype=np.int64)),
+    }).sort_values("application_id", ignore_index=True)
 
-    # Answer key: the person behind each record, and how each case arose.
-    key = pd.DataFrame({"cafcass_person_id": person_ref,
-                        "person_id": world.person_id[persons]}).sort_values(
+
+def person_key(world: World, records: PersonRecords) -> pd.DataFrame:
+    """Answer key: the world person behind each Cafcass record."""
+    return pd.DataFrame({"cafcass_person_id": records.person_ref,
+                         "person_id": world.person_id[records.persons]}).sort_values(
         "cafcass_person_id", ignore_index=True)
+
+
+def case_truth(world: World, cases: pd.DataFrame, children: pd.DataFrame,
+               case_id: np.ndarray) -> pd.DataFrame:
+    """Answer key: how each case arose (a fresh family, or one coming back, and why)."""
+    is_private = cases["law_type"].to_numpy() == "private"
     first_child = children.drop_duplicates("case_no").set_index("case_no")["person"]
     mum = world.mother[first_child.reindex(cases["case_no"]).to_numpy(dtype=np.int64)]
     route = np.where(~cases["returning"].to_numpy(dtype=bool), "fresh",
                      np.where(is_private, "returning_family", cases["return_reason"].to_numpy()))
-    truth = pd.DataFrame({
+    return pd.DataFrame({
         "case_id": case_id,
         "mother_id": pd.array(np.where(mum >= 0, world.person_id[mum.clip(min=0)], None),
                               dtype="Int64"),
         "return_route": route,
         "return_reason": np.where(is_private & cases["returning"].to_numpy(dtype=bool),
                                   cases["return_reason"].to_numpy(), None),
-    })
-    demand = published_demand(table_cases, params)
-    return {
-        "cafcass_cases": table_cases.sort_values("case_id", ignore_index=True),
-        "cafcass_applications": table_apps.sort_values("application_id", ignore_index=True),
-        "cafcass_people": table_people,
-        "cafcass_case_parties": parties,
-        "cafcass_relationships": relationships,
-        "cafcass_hearings": table_hearings.sort_values("hearing_id", ignore_index=True),
-        "cafcass_orders": table_orders.sort_values("order_id", ignore_index=True),
-        "cafcass_published_demand": demand,
-        "cafcass_person_key": key,
-        "cafcass_case_truth": truth.sort_values("case_id", ignore_index=True),
-    }
+    }).sort_values("case_id", ignore_index=True)
 
 
 def published_demand(cases: pd.DataFrame, params: dict) -> pd.DataFrame:
@@ -266,144 +328,3 @@ def published_demand(cases: pd.DataFrame, params: dict) -> pd.DataFrame:
     })
     return frame.groupby(["month", "service", "law_type"], as_index=False).sum().sort_values(
         ["month", "service", "law_type"], ignore_index=True)
-
-
-def world_tables(world: World) -> dict[str, dict[str, np.ndarray | pa.Array]]:
-    """The answer key's view of the world itself, as column arrays (these tables are large;
-    text columns are Arrow strings already)."""
-    pid = world.person_id
-    mother = world.mother
-    father = world.father
-    is_child = world.role == ROLE_CHILD
-    order = np.argsort(pid, kind="stable")
-
-    def nullable_id(index: np.ndarray) -> pd.arrays.IntegerArray:
-        values = np.where(index >= 0, pid[index.clip(min=0)], 0).astype(np.int64)
-        return pd.arrays.IntegerArray(values, mask=index < 0)
-
-    people = {
-        "person_id": pid,
-        "date_of_birth": _date_or_none(world.dob),
-        "date_of_death": _date_or_none(world.dod),
-        "nhs_number": world.nhs_number,
-        "mother_id": nullable_id(mother),
-        "father_id": nullable_id(father),
-        "birth_order": pd.arrays.IntegerArray(world.birth_order.astype(np.int64),
-                                              mask=~is_child),
-        "multiple_birth": world.multiple_birth,
-        "teenage_first_birth": world.mother_teen_first_birth,
-    }
-    people = {k: v[order] for k, v in people.items()}
-    people.update({  # text columns as Arrow strings, built from codes (millions of rows)
-        "role": _labels_at(ROLES, world.role[order]),
-        "sex": _text(world.sex, order),
-        "ethnicity": _labels_at(ETHNIC_GROUPS, world.ethnicity[order]),
-        "forename": _text(world.forename, order),
-        "surname": _text(world.surname, order),
-    })
-    pt = world.partnerships
-    partnerships = {
-        "partnership_id": np.arange(1, len(pt) + 1, dtype=np.int64) + int(pid.min()) - 1,
-        "mother_id": pid[pt["mother"].to_numpy()],
-        "father_id": pid[pt["father"].to_numpy()],
-        "start_date": _date_or_none(pt["start"].to_numpy()),
-        "end_date": _date_or_none(pt["end"].to_numpy()),
-    }
-    r = world.residences
-    date_from, date_to, lived = lifetime_spells(world)
-    r_order = lived[lexsort_pair(date_from[lived], pid[r.person[lived]])]
-    residences = {
-        "person_id": pid[r.person],
-        "date_from": _date_or_none(date_from),
-        "date_to": _date_or_none(date_to),
-        "imd_quintile": world.areas.lsoa_quintile[r.lsoa].astype(np.int64),
-    }
-    residences = {k: v[r_order] for k, v in residences.items()}
-    lsoa = r.lsoa[r_order]
-    residences.update({
-        "la_code": _labels_at(world.las["la_code"].to_numpy(), world.areas.lsoa_la[lsoa]),
-        "lsoa_code": _labels_at(world.areas.lsoa_code, lsoa),
-        "postcode": _text(r.postcode, r_order),
-    })
-    return {"world_people": people, "world_partnerships": partnerships,
-            "world_residences": residences}
-
-
-def lifetime_spells(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each address spell as lived: (date_from, date_to, rows kept).
-
-    The world keeps a household's addresses as one history (a child lives wherever its mother's
-    history says, even after her death), so a parent's history may run before their birth or
-    after their death. A person lived at an address only while alive: a spell starts no earlier
-    than the birth, one running at the death ends on it, and spells wholly outside the life, or
-    starting after the end of the period, are dropped.
-    """
-    r = world.residences
-    dob, dod = world.dob[r.person].astype(np.int64), world.dod[r.person].astype(np.int64)
-    never = np.iinfo(np.int64).max
-    death = np.where(dod == NO_DATE, never, dod)
-    date_from = np.maximum(r.date_from.astype(np.int64), dob)
-    to = np.where(r.date_to == NO_DATE, never, r.date_to.astype(np.int64))
-    lived = np.flatnonzero((date_from <= np.minimum(death, world.end_day)) & (to >= dob))
-    date_to = np.where(to > death, dod, r.date_to.astype(np.int64))
-    return date_from, date_to, lived
-
-
-def _labels_at(labels, codes: np.ndarray) -> pa.Array:
-    """``labels[codes]`` as Arrow strings, without a Python object per row (null where a code
-    is negative)."""
-    codes = np.asarray(codes, dtype=np.int64)
-    indices = pa.array(codes, mask=codes < 0)
-    return pa.array(np.asarray(labels, dtype=object), type=pa.string(), from_pandas=True
-                    ).take(indices)
-
-
-def _text(values: np.ndarray, order: np.ndarray) -> pa.Array:
-    """``values[order]`` as Arrow strings: each distinct value converted once (names, sexes
-    and postcodes repeat across millions of rows)."""
-    codes, uniques = pd.factorize(values)
-    return _labels_at(np.asarray(uniques, dtype=object), codes[order])
-
-
-def lexsort_pair(secondary: np.ndarray, primary: np.ndarray) -> np.ndarray:
-    """``np.lexsort((secondary, primary))`` for two integer keys, a few times faster (the
-    residences of a full-scale run are millions of rows): one stable sort of a combined key,
-    whenever that fits in int64, which it does for any real run."""
-    first = np.asarray(primary, dtype=np.int64)
-    second = np.asarray(secondary, dtype=np.int64)
-    if first.size == 0:
-        return np.lexsort((second, first))
-    span = int(second.max()) - int(second.min()) + 1
-    if (int(first.max()) - int(first.min()) + 1) * span >= 2**62:
-        return np.lexsort((second, first))
-    return np.argsort((first - first.min()) * span + (second - second.min()), kind="stable")
-
-
-def population_table(world: World, years: range) -> pd.DataFrame:
-    """Children 0-17 living in each authority at each mid-year (30 June), by age."""
-    kids = np.flatnonzero(world.role == ROLE_CHILD)
-    frames = []
-    for year in years:
-        mid = int((np.datetime64(f"{year}-06-30") - np.datetime64("1970-01-01")).astype(int))
-        k = kids[(world.dob[kids] <= mid) & (world.dob[kids] > mid - int(18 * DAYS_PER_YEAR) - 2)]
-        k = k[world.alive_on(k, np.full(k.size, mid))]
-        age = np.floor((mid - world.dob[k]) / DAYS_PER_YEAR).astype(np.int64)
-        k, age = k[age <= 17], age[age <= 17]
-        la = world.la_at(k, np.full(k.size, mid))
-        ok = la >= 0
-        counts = np.bincount(la[ok] * 18 + age[ok], minlength=len(world.las) * 18)
-        frames.append(pd.DataFrame({
-            "year": year,
-            "la_code": np.repeat(world.las["la_code"].to_numpy(), 18),
-            "age": np.tile(np.arange(18), len(world.las)),
-            "children": counts.astype(np.int64),
-        }))
-    return pd.concat(frames, ignore_index=True)
-
-
-def reference_tables(world: World) -> dict[str, pd.DataFrame]:
-    las = world.las[["la_code", "la_name", "region_name", "country", "dfj_area_id",
-                     "dfj_area_name", "pct_most_deprived_quintile"]].copy()
-    dfj = dfj_areas()[["dfj_area_id", "dfj_area_name", "court_code", "court_name",
-                       "hmcts_region"]]
-    return {"local_authorities": las, "dfj_areas": dfj, "lsoa": world.areas.frame(world.las)}

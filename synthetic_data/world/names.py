@@ -18,15 +18,13 @@ import importlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-PARAMS_PATH = Path(__file__).parents[1] / "params" / "names.yaml"
+from synthetic_data.core.params import load_params, validate_params
 
 SEXES: tuple[str, ...] = ("F", "M")
 
@@ -48,9 +46,8 @@ _DEFAULT_SURNAME_ATTRIBUTE = "last_names"
 
 
 def load_names_params() -> dict:
-    """Read the packaged ``names.yaml``, so callers and tests can adjust a copy before building."""
-    with PARAMS_PATH.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """``names.yaml`` as the run uses it, checked (shared: adjust a deep copy before building)."""
+    return load_params("names")
 
 
 # --- Reading and weighting lists (runs once per build, over lists of names, never over people) ---
@@ -97,14 +94,10 @@ def _faker_list(locale: str, attribute: str, title_case: bool) -> pd.Series:
 def _rank_weighted(names: Sequence[str], exponent: float) -> pd.Series:
     """Weight a list written in rank order by rank ** -exponent (popular names first).
 
-    Lists written into the YAML are checked strictly, unlike Faker's: a typo there is a bug.
+    Lists written into the YAML are checked strictly when it is loaded, unlike Faker's: each
+    name plain Latin script and none repeated (names.yaml's schema).
     """
-    bad = [name for name in names if LATIN_NAME.fullmatch(str(name)) is None]
-    if bad:
-        raise ValueError(f"names.yaml lists names that are not plain Latin script: {bad[:5]}")
     index = pd.Index([str(name) for name in names], dtype=object)
-    if index.has_duplicates:
-        raise ValueError(f"names.yaml repeats names in one list: {list(index[index.duplicated()])}")
     weights = np.arange(1, len(index) + 1, dtype=np.float64) ** -float(exponent)
     return pd.Series(weights / weights.sum(), index=index)
 
@@ -139,42 +132,18 @@ def _source_list(source: Mapping[str, Any], sex: str | None, exponent: float) ->
     raise ValueError(f"names.yaml source needs locale, names or ethnicity: {dict(source)}")
 
 
-def _group_mixture(
-    section: Mapping[str, Any],
-    group: str,
-    sex: str | None,
-    exponent: float,
-    seen: tuple[str, ...] = (),
-) -> pd.Series:
-    """The locale mixture for one ethnic group (and sex), following ``ethnicity:`` references."""
-    if group in seen:
-        raise ValueError(f"names.yaml: circular ethnicity reference {' -> '.join((*seen, group))}")
+def _group_mixture(section: Mapping[str, Any], group: str, sex: str | None, exponent: float) -> pd.Series:
+    """The locale mixture for one ethnic group (and sex), following ``ethnicity:`` references
+    (never circular: the loader checks, ``core.param_checks.check_names``)."""
     parts = []
     for source in section[group]["sources"]:
         if "ethnicity" in source:
-            names = _group_mixture(section, source["ethnicity"], sex, exponent, (*seen, group))
+            names = _group_mixture(section, source["ethnicity"], sex, exponent)
         else:
             names = _source_list(source, sex, exponent)
         if names is not None:
             parts.append((names, float(source["share"])))
     return _mix(parts, f"{group} {sex or 'surnames'}")
-
-
-def _check_params(params: Mapping[str, Any]) -> None:
-    """Fail early, with the missing key named, rather than deep inside a build."""
-    ethnicities = list(params["ethnicities"])
-    for section in ("era_share", "forenames", "surnames"):
-        missing = [group for group in ethnicities if group not in params[section]]
-        if missing:
-            raise ValueError(f"names.yaml section {section!r} has no entry for {missing}")
-    for group in ethnicities:
-        share = float(params["era_share"][group]["share"])
-        if not 0.0 <= share <= 1.0:
-            raise ValueError(f"names.yaml era_share for {group} must be in [0, 1], got {share}")
-    for decade, lists in params["era_forenames"]["decades"].items():
-        missing = [sex for sex in SEXES if sex not in lists]
-        if missing:
-            raise ValueError(f"names.yaml era_forenames {decade} has no list for {missing}")
 
 
 # --- Sampling many people from many pools at once ---
@@ -282,9 +251,9 @@ class NamePools:
 
     @classmethod
     def build(cls, params: dict | None = None) -> NamePools:
-        """Build every pool from parsed ``names.yaml`` (``None`` reads the packaged file)."""
-        params = load_names_params() if params is None else params
-        _check_params(params)
+        """Build every pool from parsed ``names.yaml`` (``None``: the file as the run uses it);
+        a dict of the caller's own is checked as the file would be."""
+        params = load_names_params() if params is None else validate_params("names", params)
         ethnicities = tuple(params["ethnicities"])
         exponent = float(params["rank_weights"]["exponent"])
         era_lists = params["era_forenames"]["decades"]
@@ -350,10 +319,9 @@ class NamePools:
 # --- Nicknames, for the capture-error model ---
 
 
-@lru_cache(maxsize=1)
-def _packaged_nicknames() -> Mapping[str, tuple[str, ...]]:
-    """The YAML nickname table, read once: nickname_of is called on every capture-error pass."""
-    return {name: tuple(short) for name, short in load_names_params()["nicknames"].items()}
+def _packaged_nicknames() -> Mapping[str, Sequence[str]]:
+    """The YAML nickname table as the run uses it (the loader reads the file once)."""
+    return load_names_params()["nicknames"]
 
 
 def nickname_of(

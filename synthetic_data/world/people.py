@@ -13,7 +13,8 @@ end. Parameters come from ``params/world.yaml``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -33,13 +34,15 @@ ETHNIC_GROUPS = ("White", "Mixed", "Black", "Asian", "Other")
 MIXED = 1
 ROLE_MOTHER, ROLE_FATHER, ROLE_CHILD, ROLE_RELATIVE = 0, 1, 2, 3
 ROLES = ("mother", "father", "child", "relative")
-NHS_RESERVE_SHARE = 0.05  # spare NHS numbers for relatives who join the world later
 MAX_PARITY = 8
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Residences:
-    """Address spells: who lived in which small area from when until when."""
+    """Address spells: who lived in which small area from when until when.
+
+    Sorted by person, then start day (``World.residence_index_at`` searches them that way).
+    """
 
     person: np.ndarray  # person index
     lsoa: np.ndarray  # small-area index
@@ -48,9 +51,16 @@ class Residences:
     date_to: np.ndarray  # NO_DATE where still living there at the end of the period
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class World:
-    """The simulated population. Arrays are indexed by person position (0..n-1)."""
+    """The simulated population. Arrays are indexed by person position (0..n-1).
+
+    A World is never changed once made, so a table made from it cannot fall out of step with
+    another made earlier. The two steps that extend it return a new World sharing the arrays they
+    leave alone: ``add_people`` (relatives who join through a court case, taking their NHS
+    numbers from ``nhs_reserve``) and ``give_test_range_numbers_first``. Lookups it needs often
+    (``residence_key``, ``home_person``) are worked out once per World.
+    """
 
     las: pd.DataFrame
     areas: SmallAreas
@@ -72,11 +82,20 @@ class World:
     mother_teen_first_birth: np.ndarray  # for mothers: first child before 20
     partnerships: pd.DataFrame  # mother, father (indices), start, end (days)
     residences: Residences
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    nhs_reserve: np.ndarray  # valid NHS numbers no one holds yet, for people who join later
+    # Chance that someone joining later lives in an area as deprived as the person they join
+    # (world.yaml moves.keep_quintile_within_la, as for moves within an authority).
+    keep_quintile_within_la: float
 
     @property
     def size(self) -> int:
         return int(self.person_id.size)
+
+    @cached_property
+    def residence_key(self) -> np.ndarray:
+        """One sortable number per residence spell: its person, then its start day."""
+        r = self.residences
+        return r.person.astype(np.int64) * 100_000 + (r.date_from.astype(np.int64) + 30_000)
 
     def residence_index_at(self, persons: np.ndarray, days: np.ndarray) -> np.ndarray:
         """Index into ``residences`` of each person's address on each day (-1 if none).
@@ -84,31 +103,24 @@ class World:
         A child lives at its mother's address: pass mothers for children.
         """
         r = self.residences
-        key_r = self.extra.get("residence_key")
-        if key_r is None:
-            key_r = r.person.astype(np.int64) * 100_000 + (r.date_from.astype(np.int64) + 30_000)
-            self.extra["residence_key"] = key_r
         key_q = persons.astype(np.int64) * 100_000 + (days.astype(np.int64) + 30_000)
-        pos = np.searchsorted(key_r, key_q, side="right") - 1
+        pos = np.searchsorted(self.residence_key, key_q, side="right") - 1
         ok = (pos >= 0) & (r.person[pos.clip(min=0)] == persons)
         return np.where(ok, pos, -1)
 
+    @cached_property
     def home_person(self) -> np.ndarray:
         """The person whose address a person shares: the mother for children, else themselves."""
-        home = self.extra.get("home_person")
-        if home is None:
-            home = np.where(self.role == ROLE_CHILD, self.mother, np.arange(self.size))
-            self.extra["home_person"] = home
-        return home
+        return np.where(self.role == ROLE_CHILD, self.mother, np.arange(self.size))
 
     def la_at(self, persons: np.ndarray, days: np.ndarray) -> np.ndarray:
         """Authority index (into ``las``) where each person lived on each day (-1 if unknown)."""
-        home = self.home_person()[persons]
+        home = self.home_person[persons]
         idx = self.residence_index_at(home, days)
         return np.where(idx >= 0, self.areas.lsoa_la[self.residences.lsoa[idx.clip(min=0)]], -1)
 
     def quintile_at(self, persons: np.ndarray, days: np.ndarray) -> np.ndarray:
-        home = self.home_person()[persons]
+        home = self.home_person[persons]
         idx = self.residence_index_at(home, days)
         q = self.areas.lsoa_quintile[self.residences.lsoa[idx.clip(min=0)]]
         return np.where(idx >= 0, q, 3)
@@ -215,6 +227,7 @@ def _draw_maternities(
     births = params["births"]
     n = mothers["la"].size
     cont = np.array(births["continue_after_parity"], dtype=float)
+    cap = births["continue_probability_cap"]
     mult = np.ones(n)
     mult = np.where(mothers["teen"], mult * births["continue_multiplier_teen_first_birth"], mult)
     mult = np.where(
@@ -222,7 +235,7 @@ def _draw_maternities(
     )
     parity = np.ones(n, dtype=np.int64)
     for p in range(MAX_PARITY - 1):
-        going_on = (parity == p + 1) & (rng.random(n) < np.minimum(cont[p] * mult, 0.95))
+        going_on = (parity == p + 1) & (rng.random(n) < np.minimum(cont[p] * mult, cap))
         parity += going_on
     gaps = births["interval_min_years"] + rng.gamma(
         births["interval_gamma_shape"], births["interval_gamma_scale"], size=(n, MAX_PARITY)
@@ -381,10 +394,10 @@ def _assemble(
         np.full(n_m, "F", object), np.full(n_f, "M", object),
         np.where(rng.random(n_c) < births["male_share"], "M", "F").astype(object),
     ])
-    # Twins are often the same sex: give the second twin the first one's sex half the time.
+    # Twins are often the same sex: the second twin sometimes takes the first one's sex.
     second_twin = np.flatnonzero(c_multiple[1:] & c_multiple[:-1] & (c_dob[1:] == c_dob[:-1])
                                  & (c_mother[1:] == c_mother[:-1])) + 1
-    same = second_twin[rng.random(second_twin.size) < 0.5]
+    same = second_twin[rng.random(second_twin.size) < births["second_twin_same_sex_share"]]
     sex[n_m + n_f + same] = sex[n_m + n_f + same - 1]
 
     p = params["partnerships"]
@@ -434,13 +447,13 @@ def _assemble(
     eth_names = np.array(ETHNIC_GROUPS, dtype=object)[ethnicity]
     forename = pools.forenames(sex, birth_year, eth_names, rng)
     surname = pools.surnames(eth_names, rng)
-    takes_father = (father >= 0) & (rng.random(n) < 0.8)
+    takes_father = (father >= 0) & (rng.random(n) < params["partnerships"]["child_takes_father_surname"])
     child_rows = np.arange(n_m + n_f, n)
     surname[child_rows] = np.where(
         takes_father[child_rows], surname[father[child_rows].clip(min=0)],
         surname[mother[child_rows]],
     )
-    all_nhs = draw_nhs_numbers(n + int(n * NHS_RESERVE_SHARE) + 10, rng)
+    all_nhs = draw_nhs_numbers(n + int(n * params["identifiers"]["nhs_reserve_share"]) + 10, rng)
     nhs, reserve = all_nhs[:n], all_nhs[n:]
     person_id = id_offset + 1 + rng.permutation(n).astype(np.int64)
     teen = np.concatenate([mothers["teen"], np.zeros(n_f + n_c, bool)])
@@ -450,9 +463,8 @@ def _assemble(
         role=role, sex=sex, dob=dob, dod=dod, ethnicity=ethnicity, forename=forename,
         surname=surname, nhs_number=nhs, mother=mother, father=father, birth_order=birth_order,
         multiple_birth=multiple, mother_teen_first_birth=teen, partnerships=partnerships,
-        residences=residences,
-        extra={"nhs_reserve": reserve,
-               "keep_quintile_within_la": params["moves"]["keep_quintile_within_la"]},
+        residences=residences, nhs_reserve=reserve,
+        keep_quintile_within_la=float(params["moves"]["keep_quintile_within_la"]),
     )
 
 
@@ -466,52 +478,56 @@ def add_people(
     since: np.ndarray,
     pools: NamePools,
     rng: np.random.Generator,
-) -> np.ndarray:
-    """Add relatives (grandparents, aunts, uncles) who enter the story through a court case.
+) -> World:
+    """The world with relatives (grandparents, aunts, uncles) who enter the story through a court
+    case: a new World; ``world`` is left as it was.
 
     Each lives in the same authority as the person ``near`` them on day ``since`` and has lived
-    there for a few years. Returns their positions. New people are appended, which keeps every
-    position-indexed array and the residence order valid.
+    there for a few years. They take positions ``world.size`` onwards, in the order given:
+    appending keeps every position-indexed array and the residence order valid.
     """
     k = sex.size
-    start = world.size
-    pos = np.arange(start, start + k)
-    reserve = world.extra["nhs_reserve"]
+    pos = np.arange(world.size, world.size + k)
+    reserve = world.nhs_reserve
     if reserve.size < k:
-        raise RuntimeError("NHS number reserve exhausted; raise NHS_RESERVE_SHARE")
-    world.extra["nhs_reserve"] = reserve[k:]
+        raise RuntimeError("NHS number reserve exhausted; raise identifiers.nhs_reserve_share in world.yaml")
     eth_names = np.array(ETHNIC_GROUPS, dtype=object)[ethnicity]
     birth_year = dob.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
-    world.person_id = np.concatenate([world.person_id, pos + 1 + int(world.person_id.min()) - 1])
-    world.role = np.concatenate([world.role, np.full(k, ROLE_RELATIVE, np.int8)])
-    world.sex = np.concatenate([world.sex, sex])
-    world.dob = np.concatenate([world.dob, dob])
-    world.dod = np.concatenate([world.dod, np.full(k, NO_DATE, np.int64)])
-    world.ethnicity = np.concatenate([world.ethnicity, ethnicity.astype(np.int8)])
-    world.forename = np.concatenate([world.forename, pools.forenames(sex, birth_year, eth_names, rng)])
-    world.surname = np.concatenate([world.surname, surname])
-    world.nhs_number = np.concatenate([world.nhs_number, reserve[:k]])
-    world.mother = np.concatenate([world.mother, np.full(k, -1)])
-    world.father = np.concatenate([world.father, np.full(k, -1)])
-    world.birth_order = np.concatenate([world.birth_order, np.zeros(k, np.int8)])
-    world.multiple_birth = np.concatenate([world.multiple_birth, np.zeros(k, bool)])
-    world.mother_teen_first_birth = np.concatenate([world.mother_teen_first_birth,
-                                                    np.zeros(k, bool)])
+    forename = pools.forenames(sex, birth_year, eth_names, rng)
     la = world.la_at(near, since).clip(min=0)
-    similar = rng.random(k) < world.extra["keep_quintile_within_la"]
+    similar = rng.random(k) < world.keep_quintile_within_la
     lsoa = np.where(similar,
                     world.areas.random_lsoa_in_quintile(la, world.quintile_at(near, since), rng),
                     world.areas.random_lsoa_in(la, rng))
+    postcode = world.areas.postcode(lsoa, rng)
+    moved_in = since - (rng.uniform(1, 10, k) * DAYS_PER_YEAR).astype(np.int64)
     r = world.residences
-    r.person = np.concatenate([r.person, pos])
-    r.lsoa = np.concatenate([r.lsoa, lsoa])
-    r.postcode = np.concatenate([r.postcode, world.areas.postcode(lsoa, rng)])
-    r.date_from = np.concatenate([r.date_from, since - (rng.uniform(1, 10, k) * DAYS_PER_YEAR)
-                                  .astype(np.int64)])
-    r.date_to = np.concatenate([r.date_to, np.full(k, NO_DATE, np.int64)])
-    world.extra.pop("residence_key", None)
-    world.extra.pop("home_person", None)
-    return pos
+    residences = Residences(
+        person=np.concatenate([r.person, pos]),
+        lsoa=np.concatenate([r.lsoa, lsoa]),
+        postcode=np.concatenate([r.postcode, postcode]),
+        date_from=np.concatenate([r.date_from, moved_in]),
+        date_to=np.concatenate([r.date_to, np.full(k, NO_DATE, np.int64)]),
+    )
+    return replace(
+        world,
+        person_id=np.concatenate([world.person_id, pos + 1 + int(world.person_id.min()) - 1]),
+        role=np.concatenate([world.role, np.full(k, ROLE_RELATIVE, np.int8)]),
+        sex=np.concatenate([world.sex, sex]),
+        dob=np.concatenate([world.dob, dob]),
+        dod=np.concatenate([world.dod, np.full(k, NO_DATE, np.int64)]),
+        ethnicity=np.concatenate([world.ethnicity, ethnicity.astype(np.int8)]),
+        forename=np.concatenate([world.forename, forename]),
+        surname=np.concatenate([world.surname, surname]),
+        nhs_number=np.concatenate([world.nhs_number, reserve[:k]]),
+        mother=np.concatenate([world.mother, np.full(k, -1)]),
+        father=np.concatenate([world.father, np.full(k, -1)]),
+        birth_order=np.concatenate([world.birth_order, np.zeros(k, np.int8)]),
+        multiple_birth=np.concatenate([world.multiple_birth, np.zeros(k, bool)]),
+        mother_teen_first_birth=np.concatenate([world.mother_teen_first_birth, np.zeros(k, bool)]),
+        residences=residences,
+        nhs_reserve=reserve[k:],
+    )
 
 
 def _residences(
@@ -672,8 +688,9 @@ def _deaths(params, dob, role, last_birth, partnerships, n_m, end_day, rng) -> n
     return np.where(death <= end_day, death, NO_DATE).astype(np.int64)
 
 
-def give_test_range_numbers_first(world: World, priority: np.ndarray) -> None:
-    """Hand the NHS numbers of the 999 test range to the people who appear in records first.
+def give_test_range_numbers_first(world: World, priority: np.ndarray) -> World:
+    """The world with the NHS numbers of the 999 test range handed to the people who appear in
+    records first (``priority``): a new World; ``world`` is left as it was.
 
     The 999 block has about 909,000 valid numbers, fewer than a classroom world holds; the rest
     come from the neighbouring unissued 9xx blocks. People in court records are the ones whose
@@ -688,5 +705,5 @@ def give_test_range_numbers_first(world: World, priority: np.ndarray) -> None:
     order_people = np.r_[np.flatnonzero(first), np.flatnonzero(~first)]
     reassigned = np.empty_like(numbers)
     reassigned[order_people] = numbers[order_numbers]
-    world.nhs_number = reassigned
+    return replace(world, nhs_number=reassigned)
 

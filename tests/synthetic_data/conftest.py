@@ -72,7 +72,7 @@ def is_current(folder: Path) -> bool:
     made = json.loads(manifest_path.read_text(encoding="utf-8"))
     if made.get("config") != GenerationConfig().as_manifest():
         return False
-    if made.get("parameters_sha256") != params_digest():
+    if made.get("parameters_sha256") != params_digest() or made.get("parameter_overrides"):
         return False
     newest_code = max(p.stat().st_mtime for p in (REPO / "synthetic_data").rglob("*.py"))
     return manifest_path.stat().st_mtime >= newest_code
@@ -105,8 +105,8 @@ def small_extract() -> tuple:
     book = CaseBook()
     simulate_public_law(world, load_params("public_law"), book, config.financial_years,
                         config.scale, rng)
-    simulate_private_law(world, load_params("private_law"), book, config.financial_years,
-                         config.scale, rng, pools)
+    world = simulate_private_law(world, load_params("private_law"), book, config.financial_years,
+                                 config.scale, rng, pools)
     linkage = load_params("linkage")
     cohort = build_cohort(world, book, linkage, draw_comparison_sample(world, linkage, rng), rng)
     return world, book, cohort

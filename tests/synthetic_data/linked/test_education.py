@@ -88,7 +88,7 @@ def test_fsm_rates_follow_configuration(small_extract, records):
     c = records.census
     in_proc = _in_proceedings(cohort, c["person"])
     lsoa = world.residences.lsoa[world.residence_index_at(
-        world.home_person()[c["person"].to_numpy()], c["census_day"].to_numpy())]
+        world.home_person[c["person"].to_numpy()], c["census_day"].to_numpy())]
     quintile = world.areas.lsoa_quintile[lsoa].astype(np.int64)
     year = c["academic_year"].str[:4].astype(int).to_numpy() + 1
     expected = fsm_probability(quintile, in_proc, year, spec)

@@ -11,7 +11,7 @@ from synthetic_data.api import load
 from synthetic_data.output.databases import schema_and_table
 from synthetic_data.output.schema import TABLES
 from synthetic_data.output.schema_linked import RECORD_IDS
-from synthetic_data.realism.checks import Dataset
+from synthetic_data.realism.frames import Dataset
 from synthetic_data.realism.linked import associations, maternity, ttp_quality
 
 TRE_TABLES = [t.name for t in TABLES if t.view == "tre"]
@@ -99,7 +99,7 @@ def test_a_different_project_key_gives_different_alfs_for_the_same_people(tmp_pa
 @pytest.mark.slow
 def test_trusted_third_party_quality_is_in_the_published_ranges(classroom_dataset):
     rows = pd.DataFrame(ttp_quality(Dataset.open(classroom_dataset)))
-    from synthetic_data.realism.checks import judge
+    from synthetic_data.realism.registry import judge
 
     judged = judge(rows.assign(tolerance=rows["tolerance"].astype(float)))
     assert judged["passed"].all(), judged[["figure", "target", "generated"]].to_string()
@@ -109,7 +109,7 @@ def test_trusted_third_party_quality_is_in_the_published_ranges(classroom_datase
 @pytest.mark.parametrize("check", [associations, maternity],
                          ids=["associations", "maternity"])
 def test_published_associations_are_found_in_the_tre_within_10_percent(classroom_dataset, check):
-    from synthetic_data.realism.checks import judge
+    from synthetic_data.realism.registry import judge
 
     rows = pd.DataFrame(check(Dataset.open(classroom_dataset)))
     judged = judge(rows.assign(tolerance=rows["tolerance"].astype(float)))
@@ -122,9 +122,9 @@ def test_comparison_group_includes_unlinked_people_in_proceedings(classroom_data
     """Comparison figures are met on comparators as an analyst finds them, so the observed
     comparison group must really contain people in proceedings whose records went unlinked
     (otherwise the calibration in health.py would be doing nothing)."""
-    from synthetic_data.realism.linked import _groups
+    from synthetic_data.realism.linked import linked_groups
 
-    comparators = _groups(Dataset.open(classroom_dataset))["comparison_adult"]
+    comparators = linked_groups(Dataset.open(classroom_dataset))["comparison_adult"]
     truth = load("cohort_truth", classroom_dataset).dropna(subset=["alf_pe"])
     in_cases = truth.loc[truth["alf_pe"].isin(list(comparators)), "in_cases"]
     assert 0.005 < in_cases.mean() < 0.10, in_cases.mean()

@@ -46,8 +46,8 @@ def simulated():
     rng = np.random.default_rng(SEED)
     world = build_world(las, areas, pools, wp, config.start_day, config.end_day, SCALE, rng)
     book = CaseBook()
-    simulate_private_law(world, load_params("private_law"), book, config.financial_years, SCALE,
-                         rng, pools)
+    world = simulate_private_law(world, load_params("private_law"), book, config.financial_years,
+                                 SCALE, rng, pools)
     return world, book, config
 
 

@@ -5,6 +5,7 @@ Small worlds (Wales, scale 0.02, 2008-04 to 2012-03) build in well under a secon
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -15,7 +16,6 @@ from synthetic_data.core.config import GenerationConfig
 from synthetic_data.core.dates import DAYS_PER_YEAR, year_start
 from synthetic_data.core.identifiers import is_valid_nhs_number
 from synthetic_data.core.params import load_params
-from synthetic_data.proceedings.records import population_table
 from synthetic_data.world.geography import build_small_areas, local_authorities
 from synthetic_data.world.names import NamePools
 from synthetic_data.world.people import (
@@ -24,9 +24,12 @@ from synthetic_data.world.people import (
     ROLE_FATHER,
     ROLE_MOTHER,
     World,
+    add_people,
     build_world,
+    give_test_range_numbers_first,
 )
 from synthetic_data.world.population import target_children
+from synthetic_data.world.tables import population_table
 
 SCALE = 0.02
 CONFIG = GenerationConfig(region="wales", start="2008-04", end="2012-03", scale=SCALE)
@@ -260,3 +263,62 @@ def test_teenage_first_time_mothers_have_more_later_babies(world, kids):
     teen = per_mother[mothers][age < 20].mean()
     thirties = per_mother[mothers][age >= 30].mean()
     assert teen > 1.15 * thirties, (teen, thirties)
+
+
+# ---------------------------------------------------------------- a World is not changed
+
+
+def test_a_world_cannot_be_changed_in_place(world):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        world.nhs_number = world.nhs_number[::-1]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        world.residences.postcode = world.residences.postcode[::-1]
+
+
+def test_add_people_returns_a_new_world_and_leaves_the_old_one_alone(setting, world):
+    pools = setting[2]
+    before = {name: getattr(world, name).copy() for name in ARRAYS}
+    spells, reserve = world.residences.person.size, world.nhs_reserve.copy()
+    home_before = world.home_person  # a lookup worked out on the old world stays its own
+    near = np.flatnonzero(world.role == ROLE_MOTHER)[:5]
+    since = np.full(5, CONFIG.end_day - 100)
+    grown = add_people(world, sex=np.array(["F", "M", "F", "M", "F"], dtype=object),
+                       dob=world.dob[near] - 9_000, ethnicity=world.ethnicity[near],
+                       surname=world.surname[near], near=near, since=since, pools=pools,
+                       rng=np.random.default_rng(3))
+
+    for name in ARRAYS:
+        np.testing.assert_array_equal(getattr(world, name), before[name], err_msg=name)
+    assert world.residences.person.size == spells and world.home_person is home_before
+    np.testing.assert_array_equal(world.nhs_reserve, reserve)
+
+    new = np.arange(world.size, world.size + 5)
+    assert grown.size == world.size + 5 and grown.home_person.size == grown.size
+    assert (grown.home_person[new] == new).all()
+    assert (grown.nhs_number[new] == reserve[:5]).all()
+    np.testing.assert_array_equal(grown.nhs_reserve, reserve[5:])
+    assert np.unique(grown.person_id).size == grown.size
+    # Each relative has one address, in the authority of the person they joined.
+    assert (grown.la_at(new, since) == world.la_at(near, since)).all()
+    spell = grown.residence_index_at(new, since)
+    assert (spell >= world.residences.person.size).all()
+
+
+def test_add_people_names_an_exhausted_nhs_reserve(setting, world):
+    empty = dataclasses.replace(world, nhs_reserve=world.nhs_reserve[:0])
+    one = np.zeros(1, dtype=np.int64)
+    with pytest.raises(RuntimeError, match="reserve"):
+        add_people(empty, sex=np.array(["F"], dtype=object), dob=world.dob[:1],
+                   ethnicity=world.ethnicity[:1], surname=world.surname[:1], near=one,
+                   since=np.full(1, CONFIG.end_day), pools=setting[2],
+                   rng=np.random.default_rng(0))
+
+
+def test_test_range_numbers_go_first_to_the_people_in_records(world):
+    priority = np.flatnonzero(world.role == ROLE_FATHER)[:50]
+    numbers = world.nhs_number.copy()
+    given = give_test_range_numbers_first(world, priority)
+    np.testing.assert_array_equal(world.nhs_number, numbers)
+    assert sorted(given.nhs_number.tolist()) == sorted(numbers.tolist())
+    assert all(n.startswith("999") for n in given.nhs_number[priority])
+    assert given.dob is world.dob and given.residences is world.residences
