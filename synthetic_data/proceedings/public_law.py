@@ -331,8 +331,9 @@ class PublicLawSimulation:
         pcase = np.unique(child_case[placed])
         apps_case.append(case_no[pcase])
         apps_type.append(np.full(pcase.size, "placement_s21_acta2002", object))
-        apps_day.append(np.maximum(issue_day[pcase],
-                                   final_day[pcase] - 28 - (rng.random(pcase.size) * 56).astype(int)))
+        lead = self.p["placement_application"]
+        apps_day.append(np.maximum(issue_day[pcase], final_day[pcase] - lead["min_days_before_final"]
+                                   - (rng.random(pcase.size) * lead["spread_days"]).astype(int)))
         book.add("applications", case_no=np.concatenate(apps_case),
                  application_type=np.concatenate(apps_type), day=np.concatenate(apps_day))
         book.add("hearings", **hearing_schedule(case_no, issue_day, final_day, w.end_day,
@@ -391,7 +392,7 @@ class PublicLawSimulation:
         add(epo[child_case], "emergency_protection_order", c_issue, False)
         interim = rng.random(child.size) < self.p["interim_care_order_share"]
         interim &= ~np.isin(outcome, ["withdrawn"])
-        interim_day = np.minimum(c_issue + 14, c_final)
+        interim_day = np.minimum(c_issue + self.p["interim_care_order_days_after_issue"], c_final)
         interim &= interim_day <= self.world.end_day
         add(interim, "interim_care_order", interim_day, False)
         split = {

@@ -246,7 +246,7 @@ def _draw_maternities(
     )
     age_at = (days - mothers["dob"][:, None]) / DAYS_PER_YEAR
     order = np.arange(MAX_PARITY)[None, :]
-    valid = (order < parity[:, None]) & (age_at < 46) & (days <= end_day)
+    valid = (order < parity[:, None]) & (age_at < births["max_age_at_birth"]) & (days <= end_day)
     twins = valid & (rng.random((n, MAX_PARITY)) < births["twin_share_of_maternities"])
     return {"day": days, "valid": valid, "twins": twins}
 
