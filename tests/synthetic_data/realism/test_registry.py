@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import synthetic_data.realism as realism
-from synthetic_data.realism.registry import CHECKS, all_checks, judge
+from synthetic_data.api import generate
+from synthetic_data.realism.registry import CHECKS, all_checks, compute_checks, judge
 from synthetic_data.realism.report import summary
 
 PACKAGE = Path(realism.__file__).parent
@@ -68,3 +70,15 @@ def test_pass_fail_arithmetic() -> None:
     text = summary(judged)
     assert text.startswith("3 of 7 checks within tolerance (1 skipped")
     assert "b (A0: generated 89.0 vs target 100)" in text
+
+
+def test_a_dataset_made_with_changed_parameters_is_held_to_them(tiny_dataset: Path, tiny_settings: dict,
+                                                                tmp_path: Path) -> None:
+    """`generate --params` doubles Welsh care applications; the report's target doubles with it,
+    so the dataset passes against what it was asked to be, not the packaged figure."""
+    changed = {"public_law": {"volumes": {"wales_anchor_applications": 2 * 833}}}
+    doubled = generate(tmp_path / "doubled", progress=False, params=changed, **tiny_settings)
+    before = compute_checks(tiny_dataset).set_index("check").loc["public_cases_wales"]
+    after = compute_checks(doubled).set_index("check").loc["public_cases_wales"]
+    assert after["target"] == pytest.approx(2 * before["target"])
+    assert after["generated"] > 1.7 * before["generated"] and bool(after["passed"])
