@@ -37,6 +37,14 @@ ROLES = ("mother", "father", "child", "relative")
 MAX_PARITY = 8
 
 
+def read_only(record: object) -> None:
+    """Make every array field of a frozen dataclass read-only, so that code which would change a
+    World in place (rather than make a new one) fails where it tries, not tables later."""
+    for value in vars(record).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+
+
 @dataclass(frozen=True, eq=False)
 class Residences:
     """Address spells: who lived in which small area from when until when.
@@ -49,6 +57,9 @@ class Residences:
     postcode: np.ndarray
     date_from: np.ndarray
     date_to: np.ndarray  # NO_DATE where still living there at the end of the period
+
+    def __post_init__(self) -> None:
+        read_only(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +97,9 @@ class World:
     # Chance that someone joining later lives in an area as deprived as the person they join
     # (world.yaml moves.keep_quintile_within_la, as for moves within an authority).
     keep_quintile_within_la: float
+
+    def __post_init__(self) -> None:
+        read_only(self)
 
     @property
     def size(self) -> int:

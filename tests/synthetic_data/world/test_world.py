@@ -273,6 +273,11 @@ def test_a_world_cannot_be_changed_in_place(world):
         world.nhs_number = world.nhs_number[::-1]
     with pytest.raises(dataclasses.FrozenInstanceError):
         world.residences.postcode = world.residences.postcode[::-1]
+    # Nor its arrays: a write into one fails where it is made.
+    with pytest.raises(ValueError, match="read-only"):
+        world.dob[0] = world.dob[0] + 1
+    with pytest.raises(ValueError, match="read-only"):
+        world.residences.date_to[:1] = 0
 
 
 def test_add_people_returns_a_new_world_and_leaves_the_old_one_alone(setting, world):
