@@ -84,8 +84,9 @@ def hearing_schedule(
     """Hearings of each case: a first hearing, further ones every few weeks, and a final one.
 
     ``params`` is a law type's ``hearings`` section: ``first_hearing_days``,
-    ``weeks_per_further_hearing``, ``further_hearings_span_share``, ``further_hearing_jitter`` and
-    ``names`` (first, further, pre-final, final). Hearings after the end of the period are not yet
+    ``weeks_per_further_hearing``, ``further_hearings_span_share``, ``further_hearing_jitter``,
+    ``pre_final_hearing_days``, ``pre_final_min_span_days`` and ``names`` (first, further,
+    pre-final, final). Hearings after the end of the period are not yet
     held and are left out. Cases shorter than the first hearing go straight to the final one.
     """
     lo, hi = params["first_hearing_days"]
@@ -95,7 +96,7 @@ def hearing_schedule(
     first = np.minimum(first, final_day)
     span = np.maximum(final_day - first, 0)
     n_further = np.floor(span / (weeks_per_further * 7)).astype(np.int64)
-    has_pre_final = span > 28
+    has_pre_final = span > params["pre_final_min_span_days"]
     rows_case, rows_day, rows_type = [case_no], [first], [np.full(case_no.size, names[0], object)]
     # Further hearings, evenly spaced with jitter between the first and the pre-final one.
     idx = np.repeat(np.arange(case_no.size), n_further)
@@ -107,7 +108,8 @@ def hearing_schedule(
     rows_type.append(np.full(idx.size, names[1], object))
     pre = np.flatnonzero(has_pre_final)
     rows_case.append(case_no[pre])
-    rows_day.append(final_day[pre] - 14 - (rng.random(pre.size) * 14).astype(np.int64))
+    pre_lo, pre_hi = params["pre_final_hearing_days"]
+    rows_day.append(final_day[pre] - pre_lo - (rng.random(pre.size) * (pre_hi - pre_lo + 1)).astype(np.int64))
     rows_type.append(np.full(pre.size, names[2], object))
     distinct_final = final_day > first
     fin = np.flatnonzero(distinct_final)
