@@ -113,7 +113,8 @@ class PrivateLawSimulation:
         spec = {k: np.concatenate([r[k] for r in self.pending_relatives])
                 for k in self.pending_relatives[0]}
         before = self.world.size
-        self.world = add_people(self.world, pools=self.pools, rng=self.rng, **spec)
+        years = tuple(self.p["parties"]["relative_years_at_address"])
+        self.world = add_people(self.world, years_at_address=years, pools=self.pools, rng=self.rng, **spec)
         if self.world.size - before != self.n_pending:
             raise RuntimeError("relatives were not added where their positions were reserved")
 

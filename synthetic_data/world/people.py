@@ -490,6 +490,7 @@ def add_people(
     surname: np.ndarray,
     near: np.ndarray,
     since: np.ndarray,
+    years_at_address: tuple[float, float],
     pools: NamePools,
     rng: np.random.Generator,
 ) -> World:
@@ -497,8 +498,9 @@ def add_people(
     case: a new World; ``world`` is left as it was.
 
     Each lives in the same authority as the person ``near`` them on day ``since`` and has lived
-    there for a few years. They take positions ``world.size`` onwards, in the order given:
-    appending keeps every position-indexed array and the residence order valid.
+    there for ``years_at_address`` (fewest, most; drawn evenly). They take positions
+    ``world.size`` onwards, in the order given: appending keeps every position-indexed array
+    and the residence order valid.
     """
     k = sex.size
     pos = np.arange(world.size, world.size + k)
@@ -514,7 +516,7 @@ def add_people(
                     world.areas.random_lsoa_in_quintile(la, world.quintile_at(near, since), rng),
                     world.areas.random_lsoa_in(la, rng))
     postcode = world.areas.postcode(lsoa, rng)
-    moved_in = since - (rng.uniform(1, 10, k) * DAYS_PER_YEAR).astype(np.int64)
+    moved_in = since - (rng.uniform(*years_at_address, k) * DAYS_PER_YEAR).astype(np.int64)
     r = world.residences
     residences = Residences(
         person=np.concatenate([r.person, pos]),

@@ -289,8 +289,8 @@ def test_add_people_returns_a_new_world_and_leaves_the_old_one_alone(setting, wo
     since = np.full(5, CONFIG.end_day - 100)
     grown = add_people(world, sex=np.array(["F", "M", "F", "M", "F"], dtype=object),
                        dob=world.dob[near] - 9_000, ethnicity=world.ethnicity[near],
-                       surname=world.surname[near], near=near, since=since, pools=pools,
-                       rng=np.random.default_rng(3))
+                       surname=world.surname[near], near=near, since=since, years_at_address=(1, 10),
+                       pools=pools, rng=np.random.default_rng(3))
 
     for name in ARRAYS:
         np.testing.assert_array_equal(getattr(world, name), before[name], err_msg=name)
@@ -315,7 +315,7 @@ def test_add_people_names_an_exhausted_nhs_reserve(setting, world):
     with pytest.raises(RuntimeError, match="reserve"):
         add_people(empty, sex=np.array(["F"], dtype=object), dob=world.dob[:1],
                    ethnicity=world.ethnicity[:1], surname=world.surname[:1], near=one,
-                   since=np.full(1, CONFIG.end_day), pools=setting[2],
+                   since=np.full(1, CONFIG.end_day), years_at_address=(1, 10), pools=setting[2],
                    rng=np.random.default_rng(0))
 
 
