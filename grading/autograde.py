@@ -817,22 +817,28 @@ def _execute(nb, task: Task, name: str, options: Options, contained: Contained, 
         config.SandboxedKernelManager.sandbox_uid = account.uid
         config.SandboxedKernelManager.sandbox_gid = account.gid
     before = _listing(work)
-    executor = GradingExecute(config=config)
-    executor.replay_factory = _replay_factory(task, name, options, contained, work)
+
+    def new_executor() -> GradingExecute:
+        executor = GradingExecute(config=config)
+        executor.replay_factory = _replay_factory(task, name, options, contained, work)
+        return executor
+
     resources = _resources(task, name, options.db_url, str(work))
     nb.metadata.setdefault("kernelspec", {})["name"] = "python3"
+    running = [new_executor()]  # the executor whose kernel ran, after any restart
     try:
-        nb, resources = executor.preprocess(nb, resources)
+        nb, resources = run_with_start_retries(new_executor, running, nb, resources)
     except DeadKernelError:
         outcome.add("kernel_died", f"{name}.ipynb: the kernel crashed while running it (for example "
                                    "by exiting, or by running out of memory); checks after the crash "
                                    "scored zero")
     except CellTimeoutError:
-        if not executor.timed_out:
-            executor.timed_out.append(max(executor.completed, default=0))
+        if not running[0].timed_out:
+            running[0].timed_out.append(max(running[0].completed, default=0))
     except (RuntimeError, NoSuchKernel, TimeoutError) as err:
         text = str(err).splitlines()[0] if str(err) else type(err).__name__
         outcome.add("kernel_died", f"{name}.ipynb: the kernel could not run it ({text})")
+    executor = running[0]
     if executor.replay_error:
         outcome.add("error", f"{name}.ipynb: {executor.replay_error}; checks after it scored zero")
     not_run = mark_not_run(nb, executor.completed, "this check was not run: the notebook stopped "
@@ -863,6 +869,27 @@ def _execute(nb, task: Task, name: str, options: Options, contained: Contained, 
                                      "was affected)")
     for preprocessor in (IgnorePattern, ClearMetadataPreprocessor, LimitOutput):
         nb, resources = preprocessor(config=Config())(nb, resources)
+
+
+# A kernel that dies before it answers its first message ran none of the notebook: most often
+# another grading worker's kernel took one of the ports it was given (ports are chosen free but
+# bound later, so parallel workers can collide). Such a start is tried again with new ports.
+KERNEL_START_ATTEMPTS = 3
+NEVER_STARTED = "before replying to kernel_info"
+
+
+def run_with_start_retries(new_executor, running: list, nb, resources):  # type: ignore[no-untyped-def]
+    """``running[0].preprocess(nb, resources)``, with a fresh executor (and kernel) in
+    ``running[0]`` when the kernel died before running anything. A kernel that started is never
+    retried: what it ran counts, as the learner's code may have crashed it."""
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            return running[0].preprocess(nb, resources)
+        except RuntimeError as err:
+            if NEVER_STARTED not in str(err) or running[0].completed or attempt == KERNEL_START_ATTEMPTS:
+                raise
+        running[0] = new_executor()
+    raise AssertionError("unreachable")
 
 
 def _replay_factory(task: Task, name: str, options: Options, contained: Contained, work: Path):

@@ -224,3 +224,47 @@ def test_run_tasks_never_uses_more_workers_than_accounts(monkeypatch) -> None:
     results = []
     autograde.run_tasks(tasks, options, 4, results.append)
     assert seen == {"serial": True} and len(results) == 2
+
+
+class _Executor:
+    """Stands in for GradingExecute: fails as told, and records what it ran."""
+
+    def __init__(self, failure: Exception | None = None, ran: set[int] | None = None) -> None:
+        self.failure, self.completed, self.calls = failure, set(ran or ()), 0
+
+    def preprocess(self, nb, resources):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        if self.failure is not None:
+            raise self.failure
+        return nb, resources
+
+
+def test_a_kernel_that_never_started_is_started_again() -> None:
+    """Parallel grading workers can hand two kernels the same port; the loser dies before its
+    first reply, having run nothing, and is started again rather than scored as a crash."""
+    from grading.autograde import KERNEL_START_ATTEMPTS, run_with_start_retries
+
+    never = RuntimeError("Kernel died before replying to kernel_info")
+    fresh = iter([_Executor(never), _Executor()])
+    running = [_Executor(never)]
+    assert run_with_start_retries(lambda: next(fresh), running, "nb", "res") == ("nb", "res")
+    assert running[0].calls == 1 and running[0].failure is None  # the one that ran is kept
+
+    always = [_Executor(never)]
+    with pytest.raises(RuntimeError, match="kernel_info"):
+        run_with_start_retries(lambda: _Executor(never), always, "nb", "res")
+    assert KERNEL_START_ATTEMPTS == 3
+
+
+def test_a_kernel_that_ran_anything_is_never_retried() -> None:
+    """A crash after the learner's code began counts: retrying could hide (or repeat) it."""
+    from nbclient.exceptions import DeadKernelError
+
+    from grading.autograde import run_with_start_retries
+
+    started = [_Executor(RuntimeError("Kernel died before replying to kernel_info"), ran={0})]
+    with pytest.raises(RuntimeError):
+        run_with_start_retries(lambda: _Executor(), started, "nb", "res")
+    crashed = [_Executor(DeadKernelError("Kernel died"))]
+    with pytest.raises(DeadKernelError):
+        run_with_start_retries(lambda: _Executor(), crashed, "nb", "res")
