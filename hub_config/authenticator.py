@@ -13,8 +13,10 @@ name would take that learner's place. Here:
   before the name's owner keeps nobody out, and never gets in.
 
 Password rules, /hub/authorize, discarding sign-ups and changing passwords are
-NativeAuthenticator's. Codes come from hub_config.signup_codes. This module, signup_codes.py
-and templates/ are also shipped, alone, into the Kubernetes hub pod (k8s/values-signup.yaml).
+NativeAuthenticator's; how passwords are stored is hub_config.passwords (Argon2id, bcrypt for
+older accounts). Codes come from hub_config.signup_codes. This module, passwords.py,
+signup_codes.py and templates/ are also shipped, alone, into the Kubernetes hub pod
+(k8s/values-signup.yaml).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import bcrypt
 from jinja2 import ChoiceLoader, FileSystemLoader
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.handlers import (
@@ -38,8 +39,9 @@ from nativeauthenticator.handlers import (
 )
 from nativeauthenticator.orm import UserInfo
 from tornado import web
-from traitlets import Unicode
+from traitlets import Enum, Unicode
 
+from hub_config.passwords import ARGON2ID, SCHEMES, hash_password, needs_rehash, password_matches
 from hub_config.signup_codes import SignupCodes
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -72,6 +74,11 @@ class CourseAuthenticator(NativeAuthenticator):
         "", config=True,
         help="Read-only codes file merged into signup_codes_file at each sign-up (Kubernetes secret).",
     )
+    password_scheme = Enum(
+        SCHEMES, ARGON2ID, config=True,
+        help="How new passwords are stored (hub_config.passwords). bcrypt only where argon2-cffi "
+             "cannot be installed; both are always accepted at login.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -93,6 +100,23 @@ class CourseAuthenticator(NativeAuthenticator):
     def is_reserved(self, username: str) -> bool:
         """Trainer (admin) names: signed up only with their code, never approved by a form alone."""
         return self.normalize_username(username) in {self.normalize_username(n) for n in self.admin_users}
+
+    def get_user(self, username: str) -> UserInfo | None:
+        """The account's record, whose password check knows both schemes: NativeAuthenticator's
+        own pages (a failed login, changing a password) call it and assume bcrypt."""
+        user = super().get_user(username)
+        if user is not None:
+            user.is_valid_password = lambda password: password_matches(password, user.password)
+        return user
+
+    def change_password(self, username: str, new_password: str) -> bool | None:
+        """NativeAuthenticator's rules, storing the new password in the hub's scheme."""
+        user = self.get_user(username)
+        if user is None or not self.is_password_strong(new_password):
+            return None
+        user.password = hash_password(new_password, self.password_scheme)
+        self.db.commit()
+        return True
 
     def get_authed_users(self) -> set[str]:
         """Only accounts actually approved: admin and allowed names approve nobody in advance."""
@@ -161,11 +185,12 @@ class CourseAuthenticator(NativeAuthenticator):
                             f"Welcome, {name}: your account is ready. Log in with your password.")
 
     async def authenticate(self, handler: Any, data: dict[str, Any]) -> str | None:
-        """NativeAuthenticator's login check, with the bcrypt comparison in a thread.
+        """NativeAuthenticator's login check, with the password comparison in a thread.
 
-        bcrypt is slow on purpose (a quarter of a second or so per password); on the hub's event
-        loop, a workshop's "everyone log in now" queued every login, server start and proxy call
-        behind each other's password checks. Same rules and order as NativeAuthenticator's own.
+        Password hashes are slow on purpose; on the hub's event loop, a workshop's "everyone log
+        in now" queued every login, server start and proxy call behind each other's password
+        checks. Same rules and order as NativeAuthenticator's own. A bcrypt hash is rewritten in
+        the hub's scheme once its password has been shown to be right.
         """
         username = self.normalize_username(data["username"])
         user = self.get_user(username)
@@ -174,20 +199,25 @@ class CourseAuthenticator(NativeAuthenticator):
         if self.allowed_failed_logins and self.is_blocked(username):
             return None
         stored = user.password
-        valid = await asyncio.get_running_loop().run_in_executor(
-            None, password_matches, data["password"], stored)
+        loop = asyncio.get_running_loop()
+        valid = await loop.run_in_executor(None, password_matches, data["password"], stored)
         validations = [user.is_authorized, valid]
         if user.has_2fa:
             validations.append(user.is_valid_token(data.get("2fa")))
         if all(validations):
             self.successful_login(username)
+            if needs_rehash(bytes(stored), self.password_scheme):
+                user.password = await loop.run_in_executor(
+                    None, hash_password, data["password"], self.password_scheme)
+                self.db.commit()
+                self.log.info("Stored the password of %s as %s", username, self.password_scheme)
             return username
         self.add_login_attempt(username)
         return None
 
     def _user_info(self, name: str, password: str, *, authorized: bool, **extra: Any) -> UserInfo:
         infos = {key: value for key, value in extra.items() if key in ("email", "has_2fa")}
-        return UserInfo(username=name, password=bcrypt.hashpw(password.encode(), bcrypt.gensalt()),
+        return UserInfo(username=name, password=hash_password(password, self.password_scheme),
                         is_authorized=authorized, **infos)
 
     def _add_user(self, name: str, password: str, *, authorized: bool, **extra: Any) -> UserInfo | None:
@@ -224,17 +254,6 @@ class CourseTemplates:
             env = settings["jinja2_env"]
             env.loader = ChoiceLoader([env.loader, FileSystemLoader([str(TEMPLATES)])])
             CourseTemplates._templates_registered = True
-
-
-def password_matches(password: str, stored: bytes) -> bool:
-    """Whether ``password`` hashes to ``stored`` (bcrypt's hash, salt included); bcrypt releases
-    the GIL while it works, so this runs in parallel with the hub in a thread."""
-    if not isinstance(stored, bytes | bytearray) or not stored:
-        return False
-    try:
-        return hmac.compare_digest(bcrypt.hashpw(password.encode(), bytes(stored)), bytes(stored))
-    except ValueError:  # a stored value that is not a bcrypt hash
-        return False
 
 
 def require_xsrf_argument(handler: Any) -> None:

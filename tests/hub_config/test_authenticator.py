@@ -16,7 +16,8 @@ from jupyterhub import orm
 from nativeauthenticator.handlers import EmailAuthorizationHandler, SignUpHandler
 from nativeauthenticator.orm import UserInfo
 
-from hub_config.authenticator import TEMPLATES, CourseAuthenticator, CourseSignUpHandler, password_matches
+from hub_config.authenticator import TEMPLATES, CourseAuthenticator, CourseSignUpHandler
+from hub_config.passwords import password_matches
 from hub_config.signup_codes import SignupCodes
 
 PASSWORD = "a-long-password-1"
@@ -132,10 +133,12 @@ def test_handlers_use_the_course_signup_page_and_drop_email_self_approval(auth: 
 
 def test_password_checks_leave_the_hub_event_loop_free(auth: CourseAuthenticator, codes: SignupCodes) -> None:
     # A workshop's logins arrive together: bcrypt on the event loop stalled the hub (and its proxy
-    # calls) for a quarter of a second per login.
+    # calls) for a quarter of a second per login. bcrypt (the slower scheme) makes a stall visible.
+    auth.password_scheme = "bcrypt"
     code = codes.issue(["ann"])["ann"]
     assert auth.sign_up("ann", PASSWORD, code=code).approved
     stored = auth.get_user("ann").password
+    assert stored.startswith(b"$2b$")
     started = time.perf_counter()
     bcrypt.hashpw(PASSWORD.encode(), stored)
     one_check = time.perf_counter() - started
@@ -170,3 +173,35 @@ def test_a_stored_value_that_is_not_a_bcrypt_hash_never_matches() -> None:
     assert not password_matches(PASSWORD, b"")
     assert not password_matches(PASSWORD, b"not-a-hash")
     assert password_matches(PASSWORD, bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)))
+
+
+def test_new_accounts_store_argon2id_and_old_bcrypt_accounts_move_to_it_at_login(
+        auth: CourseAuthenticator, db: object, codes: SignupCodes) -> None:
+    assert auth.sign_up("ann", PASSWORD, code=codes.issue(["ann"])["ann"]).approved
+    assert auth.get_user("ann").password.startswith(b"$argon2id$")
+    assert logs_in(auth, "ann") and not logs_in(auth, "ann", "wrong-password-9")
+    # An account from before: NativeAuthenticator's own bcrypt hash.
+    db.add(UserInfo(username="bob", password=bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)),
+                    is_authorized=True))
+    db.commit()
+    assert not logs_in(auth, "bob", "wrong-password-9")
+    assert auth.get_user("bob").password.startswith(b"$2b$"), "a wrong password rewrites nothing"
+    assert logs_in(auth, "bob")
+    assert auth.get_user("bob").password.startswith(b"$argon2id$")
+    assert logs_in(auth, "bob") and not logs_in(auth, "bob", "wrong-password-9")
+
+
+def test_nativeauthenticators_own_pages_check_both_schemes(auth: CourseAuthenticator, db: object,
+                                                          codes: SignupCodes) -> None:
+    # The login page's "not yet approved" message and the change-password page call
+    # UserInfo.is_valid_password, which is bcrypt alone: on an Argon2id hash it raised (a 500 page).
+    auth.sign_up("cat", PASSWORD)
+    waiting = auth.get_user("cat")
+    assert waiting.password.startswith(b"$argon2id$") and not waiting.is_authorized
+    assert waiting.is_valid_password(PASSWORD) and not waiting.is_valid_password("wrong-password-9")
+    assert auth.change_password("cat", "another-long-password-2")
+    changed = auth.get_user("cat")
+    assert changed.password.startswith(b"$argon2id$")
+    assert changed.is_valid_password("another-long-password-2") and not changed.is_valid_password(PASSWORD)
+    assert not auth.change_password("cat", "short"), "NativeAuthenticator's strength rule still holds"
+    assert auth.change_password("nobody-here", "another-long-password-2") is None

@@ -51,6 +51,7 @@ def test_values_with_signup_validate_against_the_chart_schema() -> None:
 
 HUB_POD = textwrap.dedent("""\
     import asyncio, json, sys
+    sys.modules["argon2"] = None                                # not in the stock hub image
     from jupyterhub import orm
     from traitlets.config import Config
 
@@ -68,6 +69,7 @@ HUB_POD = textwrap.dedent("""\
         "without_code": auth.sign_up("trainer", pw).message,
         "with_code": auth.sign_up("trainer", pw, code=sys.argv[3]).approved,
         "logs_in": asyncio.run(auth.authenticate(None, {"username": "trainer", "password": pw})),
+        "stored": auth.get_user("trainer").password[:4].decode(),
     }))
 """)
 
@@ -96,6 +98,7 @@ def test_the_hub_pod_loads_the_shipped_authenticator_and_refuses_trainer_names(t
     assert result["class"] == "CourseAuthenticator"
     assert "reserved for a trainer" in result["without_code"]
     assert result["with_code"] is True and result["logs_in"] == "trainer"
+    assert result["stored"] == "$2b$", "bcrypt, since the stock hub image has no argon2-cffi"
     assert json.loads((tmp_path / "signup_codes.json").read_text())["codes"]["trainer"]["used"]
 
 
