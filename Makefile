@@ -15,6 +15,9 @@ PYTEST_ARGS ?=
 # Debian's chromium drives the browser tests (Playwright never downloads a browser here), and
 # JupyterHub's proxy comes from the npm registry into hub_config/node_modules.
 CHROMIUM = /usr/bin/chromium
+# A workshop server starts learners' servers as systemd units; the hub tests boot systemd in
+# namespaces of their own (tests/hub_config/systemd_host.py), whatever the machine's init.
+SYSTEMD_RUN = /usr/bin/systemd-run
 PROXY = hub_config/node_modules/.bin/configurable-http-proxy
 # The book serves MathJax itself (no CDN), from the npm registry into book/node_modules.
 MATHJAX = book/node_modules/mathjax/es5/tex-mml-chtml.js
@@ -39,12 +42,17 @@ help: ## List the targets
 
 install: $(STAMP) $(PROXY) $(MATHJAX) ## Create .venv with the pinned requirements; install the hub's proxy and the book's MathJax
 
-system-deps: $(CHROMIUM) $(PROXY) ## Install Debian's chromium and the npm proxy only
+system-deps: $(CHROMIUM) $(SYSTEMD_RUN) $(PROXY) ## Install Debian's chromium and systemd, and the npm proxy only
 
 $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		chromium fonts-dejavu-core >/dev/null
+
+$(SYSTEMD_RUN):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		systemd util-linux >/dev/null
 
 $(PROXY): hub_config/package.json hub_config/package-lock.json
 	npm ci --prefix hub_config --no-audit --no-fund --loglevel=error
@@ -83,7 +91,7 @@ hub-workshop-install: install data ## Set this machine up as a workshop server (
 	$(SUDO) $(VPY) -m hub_config.workshop.install $(HUB_ARGS)
 
 # The run ends with its 30 slowest steps listed, to keep the whole of it short.
-test: install $(CHROMIUM) data ## Run every test, slow and integration ones included
+test: install $(CHROMIUM) $(SYSTEMD_RUN) data ## Run every test, slow and integration ones included
 	$(PYTEST) --durations=30 $(PYTEST_ARGS) tests
 
 test-fast: install ## Run the tests not marked slow or integration

@@ -5,7 +5,7 @@ scratch state folder, signs N learners up (each with its one-time sign-up code, 
 learners do, so nobody waits for a trainer's approval), then logs them all in and
 starts every server at once, one thread per learner, each doing what a browser does (the
 spawn-pending page's progress stream, then the course home; hubclient.HubClient.start_server).
-The hub starts the servers a few at a time (hub.QueuedStart). Any error page a learner is shown
+The hub starts the servers a few at a time (spawners.QueuedStart). Any error page a learner is shown
 fails the run. Prints the time until every JupyterLab answered, the median and 95th percentile
 of login-to-lab-ready, and the memory of the idle servers (proportional set size, so shared
 libraries are counted once).

@@ -63,6 +63,7 @@ class Course:
     trainers: tuple[str, ...] = ("trainer",)
     roster_file: Path = Path("/srv/fj-training/roster.txt")
     mem_limit: str = "2G"
+    cpu_limit: float = 1.0
     idle_timeout_seconds: int = 3600
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -56,6 +56,10 @@ def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _cores(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 64
+
+
 def _flag(value: Any) -> bool:
     return isinstance(value, bool)
 
@@ -81,6 +85,8 @@ SETTINGS: dict[str, Setting] = {
     "trainers": Setting("a list of hub names", "the hub's trainers (admins)", _names),
     "roster_file": Setting("an absolute path", "the roster of learner names", _absolute_path),
     "mem_limit": Setting("a size such as 2G or 512M", "memory per learner's server", _size),
+    "cpu_limit": Setting("a number of CPU cores from 0 to 64 (0: no cap)", "the most CPU one "
+                         "learner's server may use", _cores),
     "idle_timeout_seconds": Setting("a whole number of seconds from 300 to 604800",
                                     "how long an idle server is kept", _whole(300, 7 * 86400)),
     # Written by the installer and the demo; a trainer rarely sets them by hand.

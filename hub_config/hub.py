@@ -8,20 +8,14 @@ each server with its role's Jupyter configuration.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
-from jupyterhub.utils import url_path_join
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
-from traitlets import Integer
-
-from hub_config import accounts, course_home, live_report, memory, signup_codes
+from hub_config import course_home, live_report, signup_codes
 from hub_config.authenticator import CourseAuthenticator
 from hub_config.course import LEARNER, REPO, TRAINER, Course, write_all_role_configs
 from hub_config.course_schema import setting_value
@@ -105,7 +99,7 @@ def configure_common(c: Any, course: Course, *, python: Path, hub_dir: Path, bin
     c.Spawner.default_url = course_home.HOME_PATH
     c.Spawner.environment = spawner_environment(course, learner_data_dir)
     c.Spawner.mem_limit = course.mem_limit
-    # A whole cohort logging in at once: servers start a few at a time (QueuedStart below), the
+    # A whole cohort logging in at once: servers start a few at a time (spawners.QueuedStart), the
     # rest wait their turn on the spawn-pending page. Fifty servers need a minute or two of CPU
     # on 2 cores; the timeouts cover the wait in the queue as well as the start.
     c.Spawner.start_timeout = 600
@@ -173,144 +167,6 @@ def configure_self_paced(c: Any, course: Course, *, python: Path, sandbox_users:
         "command": ["/bin/sh", "-c", 'umask 002 && exec "$@"', "self-paced-feedback", *argv],
     })
     return True
-
-
-class StartQueue:
-    """First come, first served places for servers that are starting, shared by the hub's spawners.
-
-    A starting server is CPU-bound (about 2 CPU-seconds of imports and set-up). When fifty start
-    at once on 2 cores, each takes a hundred seconds, and the hub, its proxy and the readiness
-    checks starve with them: the hub's calls to the proxy time out, and a server that did start
-    is stopped again ("Failed to add ... to proxy"), which the learner sees as an error page.
-    With a few places, each server starts in seconds, in login order, and the rest wait.
-    """
-
-    def __init__(self, places: int) -> None:
-        self.places = places
-        self._free = asyncio.Semaphore(places)
-        self.waiting: list[str] = []
-
-    def ahead_of(self, name: str) -> int | None:
-        """How many servers are waiting before `name`'s (None once it is not waiting)."""
-        return self.waiting.index(name) if name in self.waiting else None
-
-    async def take(self, name: str) -> None:
-        self.waiting.append(name)
-        try:
-            await self._free.acquire()
-        finally:
-            self.waiting.remove(name)
-
-    def give_back(self) -> None:
-        self._free.release()
-
-
-def default_start_places() -> int:
-    """Two starting servers per core keep the CPU busy while one of them waits on the disk."""
-    return max(2, 2 * (os.cpu_count() or 1))
-
-
-class QueuedStart(LocalProcessSpawner):
-    """A local spawner whose servers start a few at a time; the others wait their turn.
-
-    ``start`` takes a place in the hub's StartQueue, starts the process, and gives the place
-    back only once the server answers HTTP, so that the places bound the servers that are
-    actually starting. Waiting learners read their place in the queue on the spawn-pending page
-    (the spawner's progress events).
-    """
-
-    start_places = Integer(
-        0, config=True,
-        help="Servers allowed to start at once (0: two per CPU core). The others wait their turn.")
-
-    _queue: StartQueue | None = None
-    _http: AsyncHTTPClient | None = None
-
-    def start_queue(self) -> StartQueue:
-        if QueuedStart._queue is None:
-            QueuedStart._queue = StartQueue(self.start_places or default_start_places())
-        return QueuedStart._queue
-
-    async def start(self) -> Any:
-        queue = self.start_queue()
-        await queue.take(self.user.name)
-        try:
-            ip, port = await super().start()
-            self.process_started()
-            await self._answering(url_path_join(f"http://{ip or '127.0.0.1'}:{port}", self.server.base_url))
-            return ip, port
-        finally:
-            queue.give_back()
-
-    def process_started(self) -> None:
-        """Called as soon as the server's process exists, before it answers."""
-
-    async def _answering(self, url: str) -> None:
-        """Return once the server answers `url` (any status under 500), as the hub's own
-        readiness check does; raise if its process exits first. Uses a client of its own:
-        the hub's shared one (ten connections) also carries its calls to the proxy."""
-        if QueuedStart._http is None:
-            QueuedStart._http = AsyncHTTPClient(force_instance=True, max_clients=64)
-        request = HTTPRequest(url, follow_redirects=False, connect_timeout=5, request_timeout=30)
-        while True:
-            status = await self.poll()
-            if status is not None:
-                raise RuntimeError(f"the server of {self.user.name} exited ({status}) while starting")
-            try:
-                answer = await QueuedStart._http.fetch(request, raise_error=False)
-                if answer.code < 500:
-                    return
-            except (OSError, HTTPClientError):
-                pass  # not listening yet, or too busy to answer in time
-            await asyncio.sleep(0.25)
-
-    async def progress(self) -> AsyncIterator[dict[str, Any]]:
-        """The learner's place in the queue while they wait, then that their server is starting."""
-        queue = self.start_queue()
-        shown = None
-        while (ahead := queue.ahead_of(self.user.name)) is not None:
-            if ahead != shown:
-                shown = ahead
-                yield {"progress": 10, "message": (
-                    f"Servers start a few at a time; {ahead} to start before yours." if ahead
-                    else "Your server starts next.")}
-            await asyncio.sleep(0.5)
-        yield {"progress": 40, "message": "Starting your server."}
-
-
-class CourseSpawner(QueuedStart):
-    """LocalProcessSpawner for real unix users, made safe for a course.
-
-    Before a server starts, the hub user's unix account is created if missing (home 0700, in the
-    learner or trainer group), and refused if it exists outside those groups. After it starts, its
-    process is placed in a memory-limited cgroup where the machine allows it.
-    """
-
-    course: Course | None = None
-
-    async def start(self) -> Any:
-        accounts.ensure_course_account(self.course, self.user.name)
-        return await super().start()
-
-    def process_started(self) -> None:
-        limit = memory.parse_size(self.mem_limit) if self.mem_limit else None
-        if limit and self.pid:
-            where = memory.limit_process(self.pid, f"fj-{self.user.name}", limit)
-            self.log.info("Memory limit for %s: %s", self.user.name, where or "not enforceable here")
-
-    async def stop(self, now: bool = False) -> None:
-        await super().stop(now=now)
-        memory.remove_group(f"fj-{self.user.name}")
-
-
-class DemoSpawner(QueuedStart, SimpleLocalProcessSpawner):
-    """The demo's spawner: every server as the demo's own account (SimpleLocalProcessSpawner),
-    started through the queue like a workshop's."""
-
-
-def course_spawner(course: Course) -> type[CourseSpawner]:
-    """The spawner class bound to a course (JupyterHub instantiates it per user)."""
-    return type("BoundCourseSpawner", (CourseSpawner,), {"course": course})
 
 
 def roles_summary(course: Course) -> dict[str, str]:

@@ -1,11 +1,6 @@
-"""Cgroups: per-learner memory limits for LocalProcessSpawner, and the per-submission groups
-autograde runs each kernel in. The one place this project writes to /sys/fs/cgroup.
-
-LocalProcessSpawner only passes `mem_limit` to the server as MEM_LIMIT (shown by resource
-monitors); it enforces nothing. A hub running as root on a machine with a writable cgroup
-hierarchy (v2 unified, or v1's memory controller) can enforce it by moving the server's process
-into a cgroup of its own with a memory maximum. Containers without a writable hierarchy get no
-enforcement, and the hub logs so.
+"""Cgroups for autograde: the per-submission groups it runs each kernel in. The one place this
+project writes to /sys/fs/cgroup. (Learners' servers get their limits from systemd, as units
+started by hub_config/spawners.py.)
 
 Autograde needs more than a memory maximum: a learner's kernel may start children, fork
 without end or detach into a new session, and rlimits are per process. `make_cgroup` builds a
@@ -220,47 +215,3 @@ def existing_cgroup(name: str, root: Path = CGROUP_ROOT, nest: bool = True) -> C
         return None
     paths = tuple(base / name for base in bases.values() if (base / name).is_dir())
     return Cgroup(paths, 2 if "" in bases else 1) if paths else None
-
-
-def cgroup_parent(root: Path = CGROUP_ROOT) -> tuple[Path, str] | None:
-    """Where per-learner cgroups go and the limit file's name, or None if not writable."""
-    version = cgroup_version(root)
-    if version == 2:
-        parent, limit_file = root / "fj-training", "memory.max"
-    elif version == 1:
-        parent, limit_file = root / "memory" / "fj-training", "memory.limit_in_bytes"
-    else:
-        return None
-    try:
-        parent.mkdir(exist_ok=True)
-        if limit_file == "memory.max":
-            (root / "cgroup.subtree_control").write_text("+memory")
-    except OSError:
-        return None
-    return parent, limit_file
-
-
-def limit_process(pid: int, name: str, limit_bytes: int, root: Path = CGROUP_ROOT) -> Path | None:
-    """Move `pid` into cgroup `name` capped at `limit_bytes`; return the cgroup or None."""
-    found = cgroup_parent(root)
-    if found is None:
-        return None
-    parent, limit_file = found
-    group = parent / name
-    try:
-        group.mkdir(exist_ok=True)
-        (group / limit_file).write_text(str(limit_bytes))
-        (group / "cgroup.procs").write_text(str(pid))
-    except OSError:
-        return None
-    return group
-
-
-def remove_group(name: str, root: Path = CGROUP_ROOT) -> None:
-    """Remove a learner's cgroup once their server has stopped (it must hold no process)."""
-    found = cgroup_parent(root)
-    if found is None:
-        return
-    group = found[0] / name
-    with contextlib.suppress(OSError):
-        group.rmdir()

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from hub_config import course as course_module
-from hub_config import hub
+from hub_config import hub, spawners
 
 c = get_config()  # noqa: F821
 try:
@@ -25,8 +25,8 @@ hub.configure_common(
     learner_data_dir=Path(course.extra["learner_data_dir"]),
     book_dir=Path(course.extra.get("book_dir", hub.BOOK_HTML)),
 )
-# Servers run as this account and start a few at a time, like a workshop's (hub.QueuedStart).
-c.JupyterHub.spawner_class = hub.DemoSpawner
+# Servers run as this account and start a few at a time, like a workshop's (spawners.QueuedStart).
+c.JupyterHub.spawner_class = spawners.DemoSpawner
 # Self-paced feedback (on in the demo): submissions are graded as they arrive, as this account.
 hub.configure_self_paced(c, course, python=Path(sys.executable), same_account=True)
 # Every demo server runs as one account, so the trainer's grading can only run learners' code

@@ -70,11 +70,15 @@ def install(course: Course, settings: Path, data_source: Path, *, systemd: bool 
     script.write_text(AUTOGRADE.format(settings=settings, python=python))
     script.chmod(0o700)
     if systemd and shutil.which("systemctl") and Path("/run/systemd/system").exists():
-        unit = UNIT.read_text().replace("@REPO@", str(REPO)).replace("@STATE@", str(course.state_dir))
-        Path("/etc/systemd/system/fj-training-hub.service").write_text(unit)
+        Path("/etc/systemd/system/fj-training-hub.service").write_text(hub_unit(course))
         subprocess.run(["systemctl", "daemon-reload"], check=True)
         subprocess.run(["systemctl", "enable", "--now", "fj-training-hub"], check=True)
     return python
+
+
+def hub_unit(course: Course) -> str:
+    """The hub's systemd unit for this clone and course (fj-training-hub.service)."""
+    return UNIT.read_text().replace("@REPO@", str(REPO)).replace("@STATE@", str(course.state_dir))
 
 
 def write_course_outline(course: Course, notebooks: Path) -> Path | None:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from hub_config import course as course_module
-from hub_config import hub, runtime
+from hub_config import hub, runtime, spawners
 from hub_config.course_schema import setting_value
 
 c = get_config()  # noqa: F821
@@ -21,6 +21,10 @@ try:
 except course_module.CourseSettingsError as error:
     # One line naming the setting, not a traceback: trainers edit these files by hand.
     sys.exit(f"The hub cannot start: {error}")
+if missing := spawners.systemd_missing():
+    sys.exit(f"The hub cannot start: learners' servers are started as systemd units, with their "
+             f"memory and CPU limits, and {missing}. Run the workshop hub on a machine booted "
+             "with systemd (any current Debian or Ubuntu server); RUNBOOK.md says how.")
 python = Path(course.extra.get("python") or runtime.ensure_runtime(course.state_dir / "runtime"))
 
 hub.configure_common(
@@ -30,7 +34,7 @@ hub.configure_common(
     book_dir=Path(course.extra.get("book_dir", hub.BOOK_HTML)),
     service_user="nobody",
 )
-c.JupyterHub.spawner_class = hub.course_spawner(course)
+spawners.configure_course_spawner(c, course)
 # Self-paced feedback, if the trainer turned it on in course.yaml: graded as root, learners' code
 # under the pool of grading accounts (one per grading worker, as `fj-autograde` uses).
 if setting_value(course.extra, "self_paced_feedback"):

@@ -1,9 +1,10 @@
 """A real workshop hub for the integration tests: JupyterHub, its proxy, unix users, nbgrader.
 
-The hub runs hub_config/workshop/jupyterhub_config.py exactly as a workshop server does, but
-every path lives in a fresh folder under /tmp, every port is free at start, and every unix
-account and group has a random prefix, so that several runs can share a machine. The accounts
-are removed afterwards.
+The hub runs hub_config/workshop/jupyterhub_config.py exactly as a workshop server does, as a
+systemd service starting each server as a systemd unit, on systemd booted for the tests in
+namespaces of their own (systemd_host.py). Every path lives in a fresh folder under /tmp, every
+port is free at start, and every unix account and group has a random prefix, so that several
+runs can share a machine. The accounts are removed afterwards.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import systemd_host
 import yaml
 from hub_helpers import Hub, make_dataset  # noqa: E402
 
-from hub_config import accounts, memory, runtime
+from hub_config import accounts, runtime
 from hub_config.course import load
 from hub_config.hub import free_port
 from hub_config.workshop import install
@@ -42,6 +44,8 @@ def hub(artifacts_dir: Path, shared_runtime: Path) -> Iterator[Hub]:
     """A workshop hub, as root, with its own groups, grading account, trainer and learners."""
     if os.geteuid() != 0:
         pytest.skip("the workshop hub creates unix users: run the tests as root")
+    if why := systemd_host.available():
+        pytest.fail(f"the workshop hub needs systemd, and the tests cannot boot it here: {why}")
     prefix = "fj" + secrets.token_hex(2)
     base = Path(tempfile.mkdtemp(prefix="fj-hub-", dir="/tmp"))
     base.chmod(0o755)
@@ -81,15 +85,17 @@ def hub(artifacts_dir: Path, shared_runtime: Path) -> Iterator[Hub]:
               codes={**roster_codes, **trainer_codes})
     hub.log.write_text("")
     hub.passwords = {name: secrets.token_urlsafe(12) for name in [trainer, *learners]}
+    hub.host = systemd_host.SystemdHost(base / "systemd")
     try:
+        hub.host.start()
         hub.start()
         yield hub
     finally:
         hub.stop()
+        hub.host.stop()
         accounts.delete_grader_pool(course)
         for name in [trainer, spare_trainer, *learners, course.grader_user]:
             accounts.delete_user(name)
-            memory.remove_group(f"fj-{name}")
         for group in (course.learner_group, course.trainer_group, course.grader_user):
             subprocess.run(["groupdel", group], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)

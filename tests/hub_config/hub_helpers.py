@@ -17,13 +17,18 @@ from pathlib import Path
 
 import psutil
 import yaml
+from systemd_host import SystemdHost
 
 from hub_config import signup_codes
 from hub_config.course import REPO, Course
 from hub_config.hubclient import HubClient, wait_for_hub
+from hub_config.spawners import UNIT_NAME_TEMPLATE
+from hub_config.workshop import install
 
 FIXTURE_NOTEBOOKS = Path(__file__).parent / "fixtures" / "notebooks"
 WORKSHOP_CONFIG = REPO / "hub_config" / "workshop" / "jupyterhub_config.py"
+# The hub's own unit, as the installer names it (hub_config/workshop/fj-training-hub.service).
+HUB_UNIT = "fj-training-hub.service"
 ASSIGNMENT = "orientation_01_hub"
 
 
@@ -56,35 +61,39 @@ class Hub:
     spare_trainer: str = ""
     # One-time sign-up codes the installer issued: every trainer's and every roster name's.
     codes: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen | None = None
+    host: SystemdHost | None = None
     log: Path | None = None
-    children: list[psutil.Process] = field(default_factory=list)
 
     def start(self) -> None:
-        env = {**os.environ, "FJ_HUB_SETTINGS": str(self.settings),
-               "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"}
-        out = open(self.log, "a")  # noqa: SIM115 (closed with the process)
-        self.process = subprocess.Popen(
-            [str(REPO / ".venv" / "bin" / "jupyterhub"), "-f", str(WORKSHOP_CONFIG)],
-            cwd=self.course.state_dir / "hub", env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+        """The hub as the installer's systemd service (hub_config/workshop/fj-training-hub.service),
+        with a drop-in naming this run's settings and log, as a trainer's would."""
+        units = self.host.base / "units"
+        (units / HUB_UNIT).write_text(install.hub_unit(self.course))
+        drop_in = units / f"{HUB_UNIT}.d"
+        drop_in.mkdir(exist_ok=True)
+        (drop_in / "tests.conf").write_text(
+            f"[Service]\nEnvironment=FJ_HUB_SETTINGS={self.settings}\n"
+            f"StandardOutput=append:{self.log}\nStandardError=append:{self.log}\n")
+        for command in (["systemctl", "daemon-reload"], ["systemctl", "start", HUB_UNIT]):
+            result = self.host.run(command)
+            assert result.returncode == 0, result.stderr
         wait_for_hub(self.url, timeout=90)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            self.children = psutil.Process(self.process.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            self.children = []
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        _, alive = psutil.wait_procs(self.children, timeout=10)
-        for proc in alive:
-            proc.kill()
+        """Stop the hub's service (it stops every server first, as it does on the machine)."""
+        if self.host is not None and self.host.pid:
+            self.host.run(["systemctl", "stop", HUB_UNIT], timeout=120)
+
+    def server_unit(self, name: str) -> str:
+        """The systemd unit of ``name``'s server."""
+        return UNIT_NAME_TEMPLATE.format(USERNAME=name) + ".service"
+
+    def running_server_units(self) -> list[str]:
+        """The servers' units that are running now."""
+        pattern = UNIT_NAME_TEMPLATE.format(USERNAME="*") + ".service"
+        listed = self.host.run(["systemctl", "list-units", pattern, "--state=active", "--no-legend",
+                                "--plain"]).stdout
+        return [line.split()[0] for line in listed.splitlines() if line.strip()]
 
     @property
     def codes_file(self) -> Path:

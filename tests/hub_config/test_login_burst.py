@@ -8,7 +8,7 @@ the way may be an error page (status 400 or more: a "server not running", a "too
 proxy error) and the hub must not have stopped a server it started.
 
 Meanwhile the servers' processes are watched from outside: a server is starting from the moment
-its process exists until it listens. The hub lets only a few start at once (hub.QueuedStart),
+its process exists until it listens. The hub lets only a few start at once (spawners.QueuedStart),
 since fifty starting together on two cores starve the hub and its proxy until spawns fail.
 """
 
@@ -27,8 +27,8 @@ import pytest
 from hub_helpers import running_demo, sign_up_with_codes
 
 from hub_config.course import REPO
-from hub_config.hub import default_start_places
 from hub_config.hubclient import HubClient
+from hub_config.spawners import default_start_places
 
 pytestmark = pytest.mark.integration
 

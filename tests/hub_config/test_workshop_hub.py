@@ -23,11 +23,11 @@ from hub_helpers import (
     as_trainer_in_gradebook,
     ensure_accounts,
     probe_paths,
-    wait_until,
 )
 
 from hub_config import course_ops, memory
 from hub_config.hubclient import HubClient
+from hub_config.spawners import SERVER_SLICE
 
 pytestmark = pytest.mark.integration
 
@@ -70,12 +70,23 @@ def test_servers_run_as_their_own_unix_users(hub: Hub) -> None:
         assert stat.S_IMODE(home.stat().st_mode) == 0o700, "homes must be private"
         env = sessions[name].lab_api("api/kernelspecs")
         assert env.status_code == 200
-        if memory.cgroup_parent() is not None:
-            # The machine lets the hub enforce the per-learner memory limit: check it does.
-            group = memory.cgroup_parent()[0] / f"fj-{name}"
-            limit_file = "memory.max" if (group / "memory.max").exists() else "memory.limit_in_bytes"
-            assert int((group / limit_file).read_text()) == memory.parse_size(hub.course.mem_limit)
-            assert (group / "cgroup.procs").read_text().split(), "the server runs inside the limit"
+        # Each server is a systemd unit of its own, running as its user, with the course's limits
+        # held by the kernel's cgroups.
+        unit = hub.server_unit(name)
+        assert hub.host.unit_property(unit, "ActiveState") == "active"
+        assert hub.host.unit_property(unit, "User") == str(pwd.getpwnam(name).pw_uid)
+        assert hub.host.unit_property(unit, "NoNewPrivileges") == "yes"
+        group = hub.host.unit_property(unit, "ControlGroup")
+        assert group.startswith(f"/fj.slice/{SERVER_SLICE}/"), group
+        limit = hub.host.cgroup_file("memory", group, "memory.limit_in_bytes")
+        assert int(limit.read_text()) == memory.parse_size(hub.course.mem_limit)
+        quota = hub.host.cgroup_file("cpu", group, "cpu.cfs_quota_us")
+        period = hub.host.cgroup_file("cpu", group, "cpu.cfs_period_us")
+        assert int(quota.read_text()) == int(hub.course.cpu_limit * int(period.read_text()))
+        server_pid = int(hub.host.unit_property(unit, "MainPID"))
+        assert server_pid > 0
+        pids = hub.host.run(["cat", f"/sys/fs/cgroup/memory{group}/cgroup.procs"]).stdout.split()
+        assert str(server_pid) in pids, "the server runs inside the limit"
 
 
 def test_learners_lack_the_formgrader_and_trainers_have_it(hub: Hub) -> None:
@@ -219,7 +230,7 @@ def test_book_is_served_by_the_hub(hub: Hub) -> None:
 def test_restart_keeps_accounts_files_and_submissions(hub: Hub) -> None:
     before = gradebook_scores(hub)
     hub.stop()
-    assert wait_until(lambda: all(not p.is_running() for p in hub.children), timeout=30)
+    assert hub.running_server_units() == [], "stopping the hub stops every server's unit"
     hub.start()
     for name in [hub.trainer, *hub.learners[:2]]:
         assert HubClient(hub.url).login(name, hub.passwords[name]), f"{name} lost their account"
