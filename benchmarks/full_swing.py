@@ -41,7 +41,6 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -53,7 +52,7 @@ from hub_load import login_and_start, percentile, start_hub, stop_hub
 from grading import cells
 from grading.course import load_course
 from hub_config.demo.__main__ import TRAINER_NAME
-from hub_config.hubclient import HubClient, wait_for_hub
+from hub_config.hubclient import HubClient, execute_request, wait_for_hub
 from hub_config.signup_codes import SignupCodes, codes_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -166,15 +165,6 @@ def prepare(learner: Learner, assignment: str, source) -> None:
                             "kernel": {"name": "python3"}})
     r.raise_for_status()
     learner.kernel_id = r.json()["kernel"]["id"]
-
-
-def execute_request(code: str, session: str, username: str) -> dict:
-    """A kernel message (Jupyter messaging 5.3) asking to run `code` as a notebook does."""
-    return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "session": session,
-                       "username": username, "version": "5.3", "date": datetime.now(UTC).isoformat()},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True}}
 
 
 def run_cells(learner: Learner, url: str, start: threading.Barrier, timeout: float) -> None:

@@ -10,10 +10,13 @@ import html
 import json
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import requests
+import websocket
 
 # Answers a busy hub (or its proxy) gives for a moment and that a browser user would retry: the
 # hub's "too many users trying to log in" (429, with Retry-After) and the proxy's 502-504.
@@ -231,6 +234,53 @@ class HubClient:
         headers = {"X-XSRFToken": xsrf}
         return self.session.request(method, f"{self.url}/user/{self.username}/{path.lstrip('/')}",
                                     headers=headers, timeout=120, **kwargs)
+
+
+    def run_code(self, code: str, timeout: float = 120) -> tuple[str, str]:
+        """Run ``code`` in a new kernel of the user's own server, as a notebook cell would, and
+        return (outcome, what it printed). outcome: "ok", "error", or "died" when the kernel
+        died (or was killed) before it replied. The kernel is shut down afterwards."""
+        token = self.token()
+        headers = {"Authorization": f"token {token}"}
+        server = f"{self.url}/user/{self.username}"
+        r = requests.post(f"{server}/api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
+        if r.status_code != 201:
+            raise HubError(f"starting a kernel answered {r.status_code}: {r.text[:200]}")
+        kernel = r.json()["id"]
+        session = uuid.uuid4().hex
+        socket_url = server.replace("http", "ws", 1) + f"/api/kernels/{kernel}/channels?session_id={session}"
+        ws = websocket.create_connection(socket_url, timeout=timeout,
+                                         header=[f"Authorization: token {token}"])
+        printed: list[str] = []
+        try:
+            request = execute_request(code, session, self.username or "")
+            ws.send(json.dumps(request))
+            while True:
+                try:
+                    message = json.loads(ws.recv())
+                except websocket.WebSocketConnectionClosedException:
+                    return "died", "".join(printed)
+                kind, content = message.get("msg_type"), message.get("content", {})
+                if kind == "status" and content.get("execution_state") in ("restarting", "dead"):
+                    return "died", "".join(printed)
+                if message.get("parent_header", {}).get("msg_id") != request["header"]["msg_id"]:
+                    continue
+                if kind == "stream":
+                    printed.append(content.get("text", ""))
+                elif kind == "execute_reply":
+                    return content.get("status", "error"), "".join(printed)
+        finally:
+            ws.close()
+            requests.delete(f"{server}/api/kernels/{kernel}", headers=headers, timeout=60)
+
+
+def execute_request(code: str, session: str, username: str) -> dict:
+    """A kernel message (Jupyter messaging 5.3) asking to run `code` as a notebook does."""
+    return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "session": session,
+                       "username": username, "version": "5.3", "date": datetime.now(UTC).isoformat()},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True}}
 
 
 def retry_after(response: requests.Response, default: float = 2.0, longest: float = 60.0) -> float:

@@ -208,5 +208,8 @@ def configure_course_spawner(c: Any, course: Course) -> None:
     c.SystemdSpawner.unit_name_template = UNIT_NAME_TEMPLATE
     c.SystemdSpawner.slice = SERVER_SLICE
     c.SystemdSpawner.disable_user_sudo = True  # NoNewPrivileges
+    # Where the kernel accounts swap apart (cgroup v2), none: the limit is the memory a learner
+    # has, not memory plus the machine's swap.
+    c.SystemdSpawner.unit_extra_properties = {"MemorySwapMax": "0"}
     if course.cpu_limit:
         c.Spawner.cpu_limit = course.cpu_limit

@@ -27,6 +27,10 @@ def test_the_shipped_course_yaml_is_valid() -> None:
     ({"data_dir": "data/classroom"}, "data_dir must be an absolute path"),
     ({"bind_url": "port 8000"}, "bind_url must be a URL"),
     ({"hub_port": 70000}, "hub_port must be a port number"),
+    ({"cpu_limit": "one core"}, "cpu_limit must be a number of CPU cores from 0 to 64"),
+    ({"cpu_limit": -1}, "cpu_limit must be a number of CPU cores"),
+    ({"cpu_limit": True}, "cpu_limit must be a number of CPU cores"),
+    ({"cpu_limt": 1}, "unknown setting 'cpu_limt' (did you mean cpu_limit?)"),
 ])
 def test_bad_settings_are_refused_with_one_line(settings: dict, expected: str) -> None:
     with pytest.raises(CourseSettingsError) as error:
@@ -37,8 +41,9 @@ def test_bad_settings_are_refused_with_one_line(settings: dict, expected: str) -
 
 
 def test_good_settings_pass() -> None:
-    validate({"mem_limit": "512M", "idle_timeout_seconds": 3600, "trainers": ["alice", "bob_2"],
-              "state_dir": "/srv/x", "bind_url": "http://:8000", "hub_port": None}, "test")
+    validate({"mem_limit": "512M", "cpu_limit": 0.5, "idle_timeout_seconds": 3600,
+              "trainers": ["alice", "bob_2"], "state_dir": "/srv/x", "bind_url": "http://:8000",
+              "hub_port": None}, "test")
 
 
 def test_every_setting_says_what_it_means() -> None:
@@ -59,5 +64,27 @@ def test_the_hub_refuses_to_start_naming_the_bad_setting(tmp_path, line: str, na
     assert result.returncode != 0
     lines = [text for text in result.stderr.splitlines() if named in text]
     assert lines == [f"The hub cannot start: {settings}: " + lines[0].split(f"{settings}: ", 1)[1]]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "hub").exists(), "nothing was started"
+
+
+@pytest.mark.integration
+def test_the_hub_refuses_to_start_without_systemd(tmp_path) -> None:
+    """On a machine not booted with systemd, the workshop hub says why in one line instead of
+    starting servers without their limits. An empty /run of its own (a mount namespace) makes
+    any machine look so, systemd's own included."""
+    if os.geteuid() != 0:
+        pytest.skip("a mount namespace needs root")
+    settings = tmp_path / "course.yaml"
+    settings.write_text(f"state_dir: {tmp_path}\n")
+    hub = [str(REPO / ".venv" / "bin" / "jupyterhub"), "-f",
+           str(REPO / "hub_config" / "workshop" / "jupyterhub_config.py")]
+    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                             'mount -t tmpfs tmpfs /run && exec "$@"', "hub", *hub],
+                            env={**os.environ, "FJ_HUB_SETTINGS": str(settings)}, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    said = [text for text in result.stderr.splitlines() if "cannot start" in text]
+    assert len(said) == 1 and "started as systemd units" in said[0] and "init" in said[0], result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "hub").exists(), "nothing was started"

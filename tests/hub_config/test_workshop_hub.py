@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import secrets
 import stat
 import subprocess
 from pathlib import Path
 
+import psutil
 import pytest
 from hub_helpers import (
     ASSIGNMENT,
@@ -23,6 +25,7 @@ from hub_helpers import (
     as_trainer_in_gradebook,
     ensure_accounts,
     probe_paths,
+    wait_until,
 )
 
 from hub_config import course_ops, memory
@@ -87,6 +90,46 @@ def test_servers_run_as_their_own_unix_users(hub: Hub) -> None:
         assert server_pid > 0
         pids = hub.host.run(["cat", f"/sys/fs/cgroup/memory{group}/cgroup.procs"]).stdout.split()
         assert str(server_pid) in pids, "the server runs inside the limit"
+
+
+def test_a_kernel_over_the_memory_limit_is_stopped_and_the_server_stays(hub: Hub) -> None:
+    # One learner's analysis that loads too much must not take the machine (or their own
+    # server, with its unsaved work) down with it.
+    name = hub.learners[1]
+    client = ensure_accounts(hub, [name])[name]
+    client.start_server(timeout=120)
+    too_much = memory.parse_size(hub.course.mem_limit) + 256 * 2**20
+    outcome, printed = client.run_code(f"held = b'x' * {too_much}\nprint('held it')", timeout=180)
+    assert (outcome, printed) == ("died", ""), "the kernel is stopped before it holds more than the limit"
+    unit = hub.server_unit(name)
+    assert hub.host.unit_property(unit, "ActiveState") == "active", "the server outlives its kernel"
+    group = hub.host.unit_property(unit, "ControlGroup")
+    oom = dict(line.split() for line in
+               hub.host.cgroup_file("memory", group, "memory.oom_control").read_text().splitlines())
+    assert int(oom["oom_kill"]) >= 1, "the unit's memory limit stopped it"
+    assert client.run_code("print(6 * 7)") == ("ok", "42\n"), "and the learner carries on"
+
+
+def test_nothing_a_learner_leaves_running_outlives_their_server(hub: Hub) -> None:
+    # A process started in a session of its own escaped the server's process group, so under
+    # LocalProcessSpawner it ran on after the server stopped; in a unit it cannot leave its cgroup.
+    name = hub.learners[2]
+    client = ensure_accounts(hub, [name])[name]
+    client.start_server(timeout=120)
+    mark = str(10**6 + secrets.randbelow(10**6))  # sleep's seconds, unique to this test
+    left = ("import subprocess\n"
+            f"subprocess.Popen(['setsid', 'sleep', '{mark}'], start_new_session=True)\nprint('left')")
+    assert client.run_code(left) == ("ok", "left\n")
+
+    def still_running() -> list[int]:
+        return [p.pid for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", mark]]
+
+    assert wait_until(lambda: bool(still_running()), timeout=10), "it runs while the server does"
+    r = client.session.delete(f"{hub.url}/hub/api/users/{name}/server", timeout=60,
+                              headers={"Authorization": f"token {client.token()}"})
+    assert r.status_code in (202, 204), r.text
+    assert wait_until(lambda: not still_running(), timeout=60), "it ended with the server"
+    assert hub.server_unit(name) not in hub.running_server_units()
 
 
 def test_learners_lack_the_formgrader_and_trainers_have_it(hub: Hub) -> None:
