@@ -13,6 +13,7 @@ import pwd
 import secrets
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import psutil
@@ -108,6 +109,41 @@ def test_a_kernel_over_the_memory_limit_is_stopped_and_the_server_stays(hub: Hub
                hub.host.cgroup_file("memory", group, "memory.oom_control").read_text().splitlines())
     assert int(oom["oom_kill"]) >= 1, "the unit's memory limit stopped it"
     assert client.run_code("print(6 * 7)") == ("ok", "42\n"), "and the learner carries on"
+
+
+def test_a_learner_running_many_processes_gets_no_more_cpu_than_one_running_one(hub: Hub) -> None:
+    # On a shared 2-core machine, one learner's parallel job must not slow everyone else down:
+    # each server is capped at cpu_limit cores, and the kernel shares CPU between units, not
+    # between processes (one cgroup of five busy processes would leave the one-process learner
+    # two fifths of the machine).
+    greedy, modest = hub.learners[1], hub.learners[2]
+    sessions = ensure_accounts(hub, [greedy, modest])
+    for name in (greedy, modest):
+        sessions[name].start_server(timeout=120)
+    # In sessions of their own, so that they outlast run_code's kernel.
+    spin = ("import subprocess, sys\n"
+            "for _ in range({n}):\n"
+            "    subprocess.Popen([sys.executable, '-c', 'import time\\nend = time.time() + 8\\n"
+            "while time.time() < end: pass'], start_new_session=True)\nprint('spinning')")
+    assert sessions[greedy].run_code(spin.format(n=4)) == ("ok", "spinning\n")
+    assert sessions[modest].run_code(spin.format(n=1)) == ("ok", "spinning\n")
+
+    def used() -> dict[str, float]:
+        """CPU seconds used so far by the processes in each learner's unit."""
+        seconds = {}
+        for name in (greedy, modest):
+            group = hub.host.unit_property(hub.server_unit(name), "ControlGroup")
+            procs = hub.host.cgroup_file("memory", group, "cgroup.procs").read_text().split()
+            seconds[name] = sum(sum(psutil.Process(int(pid)).cpu_times()[:2]) for pid in procs)
+        return seconds
+
+    time.sleep(1)
+    before, started = used(), time.monotonic()
+    time.sleep(3)
+    after, seconds = used(), time.monotonic() - started
+    cores = {name: (after[name] - before[name]) / seconds for name in (greedy, modest)}
+    assert cores[greedy] <= hub.course.cpu_limit * 1.1, cores
+    assert cores[modest] >= 0.75, cores
 
 
 def test_nothing_a_learner_leaves_running_outlives_their_server(hub: Hub) -> None:
