@@ -12,6 +12,12 @@ libraries are counted once).
 
     python benchmarks/hub_load.py [--learners N]      # default 10; the target is 50
     python benchmarks/hub_load.py --ahead             # servers started before anyone logs in
+    python benchmarks/hub_load.py --workshop          # the workshop server instead (as root)
+
+With --workshop, the hub is the workshop server's: the installer's systemd service, on systemd
+booted in namespaces of its own (hub_config/workshop/systemd_host.py), starting each learner's
+server as a systemd unit under a unix account of its own (created at first login), as on a
+real workshop server. Accounts and groups carry a random prefix and are removed afterwards.
 
 With --ahead, a trainer's token starts every server first (`python -m hub_config.warmup`, as a
 trainer does before a session; the time it took is printed), and login-to-lab-ready is then
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import signal
 import statistics
@@ -30,15 +37,19 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from hub_config import accounts, runtime
+from hub_config.course import Course, load
 from hub_config.demo.__main__ import DEMO_CONFIG, demo_course, learner_data_view, write_settings
 from hub_config.hub import free_port
 from hub_config.hubclient import HubClient, wait_for_hub
 from hub_config.signup_codes import SignupCodes, codes_file
 from hub_config.warmup import HubAPI, warm_up
+from hub_config.workshop import install, systemd_host
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,6 +85,84 @@ def stop_hub(hub: subprocess.Popen, children: list[psutil.Process], state: Path)
     shutil.rmtree(state, ignore_errors=True)
 
 
+@dataclass
+class Workshop:
+    """A scratch workshop server: its course, its systemd host and its accounts."""
+
+    base: Path
+    course: Course
+    host: systemd_host.SystemdHost
+    trainer: str
+
+    @property
+    def log(self) -> Path:
+        return self.base / "jupyterhub.log"
+
+
+def start_workshop(n: int) -> tuple[Workshop, list[str]]:
+    """The workshop server's hub, as root, on systemd booted for the run; returns it and the
+    learners' names (on its roster)."""
+    if os.geteuid() != 0:
+        sys.exit("hub_load --workshop creates unix accounts: run it as root")
+    if why := systemd_host.available():
+        sys.exit(f"hub_load --workshop needs systemd here: {why}")
+    prefix = "fjb" + secrets.token_hex(2)
+    base = Path(tempfile.mkdtemp(prefix="fj-hub-load-", dir="/tmp"))
+    base.chmod(0o755)
+    state, port = base / "state", free_port()
+    names = [f"{prefix}l{i:03d}" for i in range(n)]
+    course = load(
+        path=os.devnull, state_dir=state, data_dir=state / "data", exchange_dir=state / "exchange",
+        course_dir=state / "course", home_dir=base / "home", learner_group=f"{prefix}-learners",
+        trainer_group=f"{prefix}-trainers", grader_user=f"{prefix}-grader", trainers=[f"{prefix}tr"],
+        roster_file=state / "roster.txt", bind_url=f"http://127.0.0.1:{port}", hub_port=free_port(),
+        proxy_api_port=free_port(), book_dir=str(base / "book"))
+    data_folders = [course.data_dir / f for f in ("identifiable", "reference", "answer_key")]
+    for folder in (base / "home", base / "book", state / "hub", *data_folders):
+        folder.mkdir(parents=True, exist_ok=True)
+    (base / "home").chmod(0o755)
+    (course.data_dir / "manifest.json").write_text('{"version": "hub_load", "files": {}}')
+    (base / "book" / "index.html").write_text("<h1>Course book</h1>")
+    course.roster_file.write_text("\n".join(names) + "\n")
+    python = runtime.ensure_runtime(state / "runtime")
+    course = course.replace(extra={**course.extra, "python": str(python)})
+    install.write_settings(state / "course.yaml", course)
+    accounts.prepare_shared_folders(course)
+    workshop = Workshop(base, course, systemd_host.SystemdHost(base / "systemd"), course.trainers[0])
+    workshop.log.touch()
+    workshop.host.start()
+    workshop.host.start_hub(course, state / "course.yaml", workshop.log)
+    return workshop, names
+
+
+def stop_workshop(workshop: Workshop, names: list[str]) -> None:
+    """Stop the hub and systemd, remove the accounts, groups and scratch folder."""
+    workshop.host.stop_hub()
+    workshop.host.stop()
+    accounts.delete_grader_pool(workshop.course)
+    for name in [*names, workshop.trainer, workshop.course.grader_user]:
+        accounts.delete_user(name)
+    for group in (workshop.course.learner_group, workshop.course.trainer_group, workshop.course.grader_user):
+        subprocess.run(["groupdel", group], capture_output=True)
+    subprocess.run(["rm", "-rf", str(workshop.base)], check=False)
+
+
+def unit_memory(workshop: Workshop, names: list[str]) -> list[int]:
+    """PSS of each learner's server unit (every process in it), as server_memory for the demo."""
+    sizes = []
+    for name in names:
+        total = 0
+        for pid in workshop.host.unit_pids(systemd_host.server_unit(name)):
+            try:
+                info = psutil.Process(pid).memory_full_info()
+                total += getattr(info, "pss", info.rss)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        if total:
+            sizes.append(total)
+    return sizes
+
+
 def login_and_start(url: str, name: str, password: str) -> float:
     """Seconds from login to a ready JupyterLab; raises if the learner was shown an error page."""
     began = time.monotonic()
@@ -107,9 +196,74 @@ def main() -> None:
     parser.add_argument("--ahead", action="store_true", help="start the servers before the logins")
     parser.add_argument("--keep-log", type=Path, default=None,
                         help="copy the hub's log here before the scratch folder is removed")
+    parser.add_argument("--workshop", action="store_true",
+                        help="the workshop server's hub (systemd units, unix accounts; as root)")
     args = parser.parse_args()
     n = args.learners
+    workshop: Workshop | None = None
+    hub: subprocess.Popen | None = None
+    if args.workshop:
+        workshop, names = start_workshop(n)
+        course, trainer, log = workshop.course, workshop.trainer, workshop.log
+        state = workshop.base
+        url = course.extra["bind_url"]
+    else:
+        state, course, names = demo_state(n)
+        trainer, log = "trainer", state / "jupyterhub.log"
+        url = course.extra["bind_url"]
+        hub = start_hub(state, state / "settings.yaml")
+    children: list[psutil.Process] = []
+    try:
+        wait_for_hub(url, timeout=90)
+        password = "load-test-password-1"
+        began = time.monotonic()
+        codes = SignupCodes(codes_file(course.state_dir / "hub")).issue([*names, trainer], reissue=True)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda name: HubClient(url).signup(name, password, code=codes[name]), names))
+        signup_seconds = time.monotonic() - began
+        print(f"hub_load: {n} learners on {os.cpu_count()} cores "
+              f"({psutil.virtual_memory().total / 2**30:.0f} GiB), "
+              f"{'workshop server' if workshop else 'demo'}; sign-ups took {signup_seconds:.1f} s",
+              flush=True)
+        idle_before = psutil.virtual_memory().used
+        if args.ahead:
+            client = HubClient(url)
+            client.signup(trainer, password, code=codes[trainer])
+            if not client.login(trainer, password):
+                raise RuntimeError("the trainer could not log in")
+            began = time.monotonic()
+            started = warm_up(HubAPI(url, client.token()), names)
+            failed = [r for r in started if r.error]
+            if failed:
+                raise RuntimeError(f"warm-up failed for {failed[0].name}: {failed[0].error}")
+            print(f"warm-up (servers started ahead): {time.monotonic() - began:.1f} s", flush=True)
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            durations = list(pool.map(lambda name: login_and_start(url, name, password), names))
+        all_ready = time.monotonic() - began
+        time.sleep(5)  # let the servers settle to idle
+        sizes = unit_memory(workshop, names) if workshop else server_memory(hub.pid)
+        used = psutil.virtual_memory().used - idle_before
+        if hub is not None:
+            children = psutil.Process(hub.pid).children(recursive=True)
+        print(f"time to all ready:            {all_ready:.1f} s"
+              f"{' (servers started ahead)' if args.ahead else ' (cold)'}")
+        print(f"login-to-lab-ready median:    {statistics.median(durations):.1f} s")
+        print(f"login-to-lab-ready p95:       {percentile(durations, 0.95):.1f} s")
+        print(f"memory per idle server (PSS): {statistics.mean(sizes) / 2**20:.0f} MiB "
+              f"over {len(sizes)} servers")
+        print(f"machine memory per learner:   {used / n / 2**20:.0f} MiB (system-wide increase / N)")
+    finally:
+        if args.keep_log and log.exists():
+            shutil.copy(log, args.keep_log)
+        if workshop is not None:
+            stop_workshop(workshop, names)
+        else:
+            stop_hub(hub, children, state)
 
+
+def demo_state(n: int) -> tuple[Path, Course, list[str]]:
+    """The demo's scratch state for ``n`` learners (on its roster) and its settings file."""
     state = Path(tempfile.mkdtemp(prefix="fj-hub-load-"))
     port = free_port()
     data = REPO / "data" / "classroom"
@@ -126,53 +280,8 @@ def main() -> None:
     course.exchange_dir.chmod(0o1777)
     names = [f"learner{i:03d}" for i in range(n)]
     course.roster_file.write_text("\n".join(names) + "\n")
-    settings = state / "settings.yaml"
-    write_settings(course, settings)
-    url = f"http://127.0.0.1:{port}"
-    hub = start_hub(state, settings)
-    children: list[psutil.Process] = []
-    try:
-        wait_for_hub(url, timeout=90)
-        password = "load-test-password-1"
-        began = time.monotonic()
-        codes = SignupCodes(codes_file(course.state_dir / "hub")).issue([*names, "trainer"], reissue=True)
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda name: HubClient(url).signup(name, password, code=codes[name]), names))
-        signup_seconds = time.monotonic() - began
-        print(f"hub_load: {n} learners on {os.cpu_count()} cores "
-              f"({psutil.virtual_memory().total / 2**30:.0f} GiB); sign-ups took {signup_seconds:.1f} s",
-              flush=True)
-        idle_before = psutil.virtual_memory().used
-        if args.ahead:
-            trainer = HubClient(url)
-            trainer.signup("trainer", password, code=codes["trainer"])
-            if not trainer.login("trainer", password):
-                raise RuntimeError("the trainer could not log in")
-            began = time.monotonic()
-            started = warm_up(HubAPI(url, trainer.token()), names)
-            failed = [r for r in started if r.error]
-            if failed:
-                raise RuntimeError(f"warm-up failed for {failed[0].name}: {failed[0].error}")
-            print(f"warm-up (servers started ahead): {time.monotonic() - began:.1f} s", flush=True)
-        began = time.monotonic()
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            durations = list(pool.map(lambda name: login_and_start(url, name, password), names))
-        all_ready = time.monotonic() - began
-        time.sleep(5)  # let the servers settle to idle
-        sizes = server_memory(hub.pid)
-        used = psutil.virtual_memory().used - idle_before
-        children = psutil.Process(hub.pid).children(recursive=True)
-        print(f"time to all ready:            {all_ready:.1f} s"
-              f"{' (servers started ahead)' if args.ahead else ' (cold)'}")
-        print(f"login-to-lab-ready median:    {statistics.median(durations):.1f} s")
-        print(f"login-to-lab-ready p95:       {percentile(durations, 0.95):.1f} s")
-        print(f"memory per idle server (PSS): {statistics.mean(sizes) / 2**20:.0f} MiB "
-              f"over {len(sizes)} servers")
-        print(f"machine memory per learner:   {used / n / 2**20:.0f} MiB (system-wide increase / N)")
-    finally:
-        if args.keep_log:
-            shutil.copy(state / "jupyterhub.log", args.keep_log)
-        stop_hub(hub, children, state)
+    write_settings(course, state / "settings.yaml")
+    return state, course, names
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 The hub runs hub_config/workshop/jupyterhub_config.py exactly as a workshop server does, as a
 systemd service starting each server as a systemd unit, on systemd booted for the tests in
-namespaces of their own (systemd_host.py). Every path lives in a fresh folder under /tmp, every
-port is free at start, and every unix account and group has a random prefix, so that several
-runs can share a machine. The accounts are removed afterwards.
+namespaces of their own (hub_config/workshop/systemd_host.py). Every path lives in a fresh
+folder under /tmp, every port is free at start, and every unix account and group has a random
+prefix, so that several runs can share a machine. The accounts are removed afterwards.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import systemd_host
 import yaml
 from hub_helpers import Hub, make_dataset  # noqa: E402
 
 from hub_config import accounts, runtime
 from hub_config.course import load
 from hub_config.hub import free_port
-from hub_config.workshop import install
+from hub_config.workshop import install, systemd_host
 
 
 @pytest.fixture(scope="session")

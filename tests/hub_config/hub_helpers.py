@@ -17,18 +17,15 @@ from pathlib import Path
 
 import psutil
 import yaml
-from systemd_host import SystemdHost
 
 from hub_config import signup_codes
 from hub_config.course import REPO, Course
 from hub_config.hubclient import HubClient, wait_for_hub
-from hub_config.spawners import UNIT_NAME_TEMPLATE
-from hub_config.workshop import install
+from hub_config.workshop import systemd_host
+from hub_config.workshop.systemd_host import SystemdHost
 
 FIXTURE_NOTEBOOKS = Path(__file__).parent / "fixtures" / "notebooks"
 WORKSHOP_CONFIG = REPO / "hub_config" / "workshop" / "jupyterhub_config.py"
-# The hub's own unit, as the installer names it (hub_config/workshop/fj-training-hub.service).
-HUB_UNIT = "fj-training-hub.service"
 ASSIGNMENT = "orientation_01_hub"
 
 
@@ -65,35 +62,19 @@ class Hub:
     log: Path | None = None
 
     def start(self) -> None:
-        """The hub as the installer's systemd service (hub_config/workshop/fj-training-hub.service),
-        with a drop-in naming this run's settings and log, as a trainer's would."""
-        units = self.host.base / "units"
-        (units / HUB_UNIT).write_text(install.hub_unit(self.course))
-        drop_in = units / f"{HUB_UNIT}.d"
-        drop_in.mkdir(exist_ok=True)
-        (drop_in / "tests.conf").write_text(
-            f"[Service]\nEnvironment=FJ_HUB_SETTINGS={self.settings}\n"
-            f"StandardOutput=append:{self.log}\nStandardError=append:{self.log}\n")
-        for command in (["systemctl", "daemon-reload"], ["systemctl", "start", HUB_UNIT]):
-            result = self.host.run(command)
-            assert result.returncode == 0, result.stderr
+        """The hub as the installer's systemd service, on systemd booted for the tests."""
+        self.host.start_hub(self.course, self.settings, self.log)
         wait_for_hub(self.url, timeout=90)
 
     def stop(self) -> None:
-        """Stop the hub's service (it stops every server first, as it does on the machine)."""
-        if self.host is not None and self.host.pid:
-            self.host.run(["systemctl", "stop", HUB_UNIT], timeout=120)
+        if self.host is not None:
+            self.host.stop_hub()
 
     def server_unit(self, name: str) -> str:
-        """The systemd unit of ``name``'s server."""
-        return UNIT_NAME_TEMPLATE.format(USERNAME=name) + ".service"
+        return systemd_host.server_unit(name)
 
     def running_server_units(self) -> list[str]:
-        """The servers' units that are running now."""
-        pattern = UNIT_NAME_TEMPLATE.format(USERNAME="*") + ".service"
-        listed = self.host.run(["systemctl", "list-units", pattern, "--state=active", "--no-legend",
-                                "--plain"]).stdout
-        return [line.split()[0] for line in listed.splitlines() if line.strip()]
+        return self.host.running_server_units()
 
     @property
     def codes_file(self) -> Path:

@@ -1,9 +1,10 @@
-"""A machine booted with systemd, inside the test machine: systemd as PID 1 of its own PID and
-mount namespaces, in a cgroup subtree of its own.
+"""A workshop server inside this machine, for the tests and benchmarks: systemd as PID 1 of its
+own PID and mount namespaces, in a cgroup subtree of its own, running the hub's own unit.
 
 A workshop server runs the hub as a systemd service, and the hub starts each learner's server
 as a systemd unit (SystemdSpawner) with its memory and CPU limits. Test machines and CI run
-something else as PID 1, so the hub tests boot systemd themselves, as a container would:
+something else as PID 1, so the hub tests and `benchmarks/hub_load.py --workshop` boot systemd
+themselves, as a container would:
 
 - the PID namespace makes systemd PID 1 (it refuses to manage a system otherwise);
 - the mount namespace gives it a /run of its own (its control socket and units' runtime
@@ -13,7 +14,8 @@ something else as PID 1, so the hub tests boot systemd themselves, as a containe
   particular not systemd-tmpfiles, which would empty the shared /tmp.
 
 Files, users and the network are the test machine's own, so the hub inside is reached on
-127.0.0.1 and sees the accounts and folders the tests make.
+127.0.0.1 and sees the accounts and folders the tests make. Nothing here is used by a real
+workshop server, which is booted with systemd already.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from pathlib import Path
 
 import psutil
 
+from hub_config.course import Course
+from hub_config.spawners import UNIT_NAME_TEMPLATE
+from hub_config.workshop.install import hub_unit
+
 SYSTEMD = "/lib/systemd/systemd"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids")
@@ -37,6 +43,8 @@ EMPTY_UNITS = ("sysinit.target", "basic.target", "shutdown.target", "sockets.tar
                "network-online.target", "multi-user.target", "umount.target", "final.target",
                "system.slice")
 HOST_TARGET = "fj-test-host.target"
+# The hub's own unit, as the installer names it (hub_config/workshop/fj-training-hub.service).
+HUB_UNIT = "fj-training-hub.service"
 
 # Stage 1 (new PID and mount namespaces): move into the cgroup subtree, then a cgroup namespace.
 STAGE_ONE = """#!/bin/sh
@@ -176,6 +184,45 @@ class SystemdHost:
                 if _rmdir(top):
                     break
                 time.sleep(0.1)
+
+
+    def start_hub(self, course: Course, settings: Path, log: Path) -> None:
+        """The hub as the installer's unit (fj-training-hub.service, for this clone), with a
+        drop-in naming this run's settings and log, as a trainer's own drop-in would."""
+        units = self.base / "units"
+        (units / HUB_UNIT).write_text(hub_unit(course))
+        drop_in = units / f"{HUB_UNIT}.d"
+        drop_in.mkdir(exist_ok=True)
+        (drop_in / "run.conf").write_text(
+            f"[Service]\nEnvironment=FJ_HUB_SETTINGS={settings}\n"
+            f"StandardOutput=append:{log}\nStandardError=append:{log}\n")
+        for command in (["systemctl", "daemon-reload"], ["systemctl", "start", HUB_UNIT]):
+            result = self.run(command)
+            if result.returncode != 0:
+                raise RuntimeError(f"{' '.join(command)}: {result.stderr.strip()}")
+
+    def stop_hub(self) -> None:
+        """Stop the hub's service (it stops every server first, as it does on the machine)."""
+        if self.pid:
+            self.run(["systemctl", "stop", HUB_UNIT], timeout=120)
+
+    def running_server_units(self) -> list[str]:
+        """The learners' servers' units that are running now."""
+        pattern = UNIT_NAME_TEMPLATE.format(USERNAME="*") + ".service"
+        listed = self.run(["systemctl", "list-units", pattern, "--state=active", "--no-legend",
+                           "--plain"]).stdout
+        return [line.split()[0] for line in listed.splitlines() if line.strip()]
+
+    def unit_pids(self, unit: str) -> list[int]:
+        """The processes of a unit, as this machine numbers them."""
+        group = self.unit_property(unit, "ControlGroup")
+        procs = self.cgroup_file("memory", group, "cgroup.procs")
+        return [int(pid) for pid in procs.read_text().split()] if procs.exists() else []
+
+
+def server_unit(name: str) -> str:
+    """The systemd unit of hub user ``name``'s server."""
+    return UNIT_NAME_TEMPLATE.format(USERNAME=name) + ".service"
 
 
 def _rmdir(path: Path) -> bool:
