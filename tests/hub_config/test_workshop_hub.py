@@ -145,6 +145,28 @@ def test_a_learner_running_many_processes_gets_no_more_cpu_than_one_running_one(
     assert cores[modest] >= 0.75, cores
 
 
+def test_a_learner_cannot_read_anothers_server_token(hub: Hub) -> None:
+    # SystemdSpawner hands each server its environment, the learner's hub API token included,
+    # in a file under /run/UNIT/: another learner reading it could act as them on the hub.
+    owner, other = hub.learners[1], hub.learners[2]
+    sessions = ensure_accounts(hub, [owner, other])
+    for name in (owner, other):
+        sessions[name].start_server(timeout=120)
+    unit = hub.server_unit(owner).removesuffix(".service")
+    folder, env_file = f"/run/{unit}", f"/run/{unit}/{unit}.env"
+    assert "JUPYTERHUB_API_TOKEN=" in hub.host.run(["cat", env_file]).stdout, "the file the attack aims at"
+    probe = ("import os\n"
+             f"for path, look in (({folder!r}, os.listdir), ({env_file!r}, lambda p: open(p).read())):\n"
+             "    try:\n"
+             "        look(path)\n"
+             "        print('READ', path)\n"
+             "    except OSError as error:\n"
+             "        print(type(error).__name__, path)\n")
+    outcome, printed = sessions[other].run_code(probe)
+    assert outcome == "ok" and "READ" not in printed, printed
+    assert printed.count("PermissionError") == 2, printed
+
+
 def test_nothing_a_learner_leaves_running_outlives_their_server(hub: Hub) -> None:
     # A process started in a session of its own escaped the server's process group, so under
     # LocalProcessSpawner it ran on after the server stopped; in a unit it cannot leave its cgroup.
