@@ -29,6 +29,7 @@ import yaml
 
 from hub_config import accounts, runtime, signup_codes
 from hub_config.course import REPO, Course, load
+from hub_config.spawners import systemd_missing
 from hub_config.workshop.clone import close_trainer_material
 
 UNIT = Path(__file__).resolve().parent / "fj-training-hub.service"
@@ -165,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.roster and not args.roster.is_file():
         print(f"No roster file {args.roster}.", file=sys.stderr)
+        return 2
+    if not args.no_systemd and (missing := systemd_missing()):
+        print(f"This machine cannot be a workshop server: learners' servers are systemd units, and "
+              f"{missing}. Use a machine booted with systemd (any current Debian or Ubuntu server).",
+              file=sys.stderr)
         return 2
     course = load(args.settings if args.settings.exists() else None)
     changes: dict[str, object] = {}

@@ -78,3 +78,21 @@ def test_installer_is_idempotent_and_sets_permissions() -> None:
         for group in (f"{prefix}-learners", f"{prefix}-trainers", f"{prefix}-grader"):
             subprocess.run(["groupdel", group], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_the_installer_refuses_a_machine_without_systemd(tmp_path: Path) -> None:
+    """Learners' servers are systemd units: on a machine without systemd the installer says so in
+    one line and changes nothing. An empty /run of its own (a mount namespace) makes any machine
+    look so, a systemd one included."""
+    if os.geteuid() != 0:
+        pytest.skip("the installer and a mount namespace need root")
+    settings = tmp_path / "etc" / "course.yaml"
+    cmd = [sys.executable, "-m", "hub_config.workshop.install", "--settings", str(settings),
+           "--trainer", "alice", "--data", str(tmp_path / "dataset"), "--bin-dir", str(tmp_path / "bin")]
+    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                             'mount -t tmpfs tmpfs /run && exec "$@"', "install", *cmd],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], "one line"
+    assert "cannot be a workshop server" in result.stderr and "systemd" in result.stderr
+    assert not settings.exists() and not (tmp_path / "bin").exists(), "nothing was changed"
