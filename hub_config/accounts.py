@@ -14,6 +14,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from hub_config.course import Course
@@ -102,9 +103,16 @@ def ensure_course_account(course: Course, user: str) -> pwd.struct_passwd:
 
 
 def delete_user(name: str) -> None:
-    """Remove a user and its home (used by tests and by trainers clearing a cohort)."""
-    if user_exists(name):
+    """Remove a user and its home (used by tests and by trainers clearing a cohort). userdel
+    refuses an account that still runs something (a grading kernel a moment from its end,
+    say), so whatever it runs is stopped first."""
+    for _ in range(50):
+        if not user_exists(name):
+            return
+        subprocess.run(["pkill", "--signal", "KILL", "--uid", name], check=False, capture_output=True)
         subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+        if user_exists(name):
+            time.sleep(0.1)
 
 
 def set_tree(path: Path, *, owner: str = "root", group: str = "root", dir_mode: int = 0o755,

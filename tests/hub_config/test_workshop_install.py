@@ -96,3 +96,21 @@ def test_the_installer_refuses_a_machine_without_systemd(tmp_path: Path) -> None
     assert result.stderr.strip().splitlines() == [result.stderr.strip()], "one line"
     assert "cannot be a workshop server" in result.stderr and "systemd" in result.stderr
     assert not settings.exists() and not (tmp_path / "bin").exists(), "nothing was changed"
+
+
+def test_deleting_an_account_stops_what_it_runs(tmp_path: Path) -> None:
+    # userdel refuses an account with a live process, which left grading accounts behind.
+    if os.geteuid() != 0:
+        pytest.skip("creating unix accounts needs root")
+    name = "fj" + secrets.token_hex(3) + "del"
+    accounts.ensure_group(name)
+    accounts.ensure_user(name, tmp_path, name, system=True, shell="/usr/sbin/nologin")
+    mark = str(10**6 + secrets.randbelow(10**6))
+    running = subprocess.Popen(["runuser", "-u", name, "--", "sleep", mark])
+    try:
+        accounts.delete_user(name)
+        assert not accounts.user_exists(name)
+        assert running.wait(timeout=10) != 0, "its process was stopped"
+    finally:
+        running.kill()
+        subprocess.run(["groupdel", name], capture_output=True)
