@@ -43,7 +43,7 @@ from pathlib import Path
 import psutil
 
 from hub_config import accounts, runtime
-from hub_config.course import Course, load
+from hub_config.course import Course
 from hub_config.demo.__main__ import DEMO_CONFIG, demo_course, learner_data_view, write_settings
 from hub_config.hub import free_port
 from hub_config.hubclient import HubClient, wait_for_hub
@@ -109,14 +109,9 @@ def start_workshop(n: int) -> tuple[Workshop, list[str]]:
     prefix = "fjb" + secrets.token_hex(2)
     base = Path(tempfile.mkdtemp(prefix="fj-hub-load-", dir="/tmp"))
     base.chmod(0o755)
-    state, port = base / "state", free_port()
+    state = base / "state"
     names = [f"{prefix}l{i:03d}" for i in range(n)]
-    course = load(
-        path=os.devnull, state_dir=state, data_dir=state / "data", exchange_dir=state / "exchange",
-        course_dir=state / "course", home_dir=base / "home", learner_group=f"{prefix}-learners",
-        trainer_group=f"{prefix}-trainers", grader_user=f"{prefix}-grader", trainers=[f"{prefix}tr"],
-        roster_file=state / "roster.txt", bind_url=f"http://127.0.0.1:{port}", hub_port=free_port(),
-        proxy_api_port=free_port(), book_dir=str(base / "book"))
+    course = systemd_host.scratch_course(base, prefix, [f"{prefix}tr"])
     data_folders = [course.data_dir / f for f in ("identifiable", "reference", "answer_key")]
     for folder in (base / "home", base / "book", state / "hub", *data_folders):
         folder.mkdir(parents=True, exist_ok=True)
@@ -139,11 +134,7 @@ def stop_workshop(workshop: Workshop, names: list[str]) -> None:
     """Stop the hub and systemd, remove the accounts, groups and scratch folder."""
     workshop.host.stop_hub()
     workshop.host.stop()
-    accounts.delete_grader_pool(workshop.course)
-    for name in [*names, workshop.trainer, workshop.course.grader_user]:
-        accounts.delete_user(name)
-    for group in (workshop.course.learner_group, workshop.course.trainer_group, workshop.course.grader_user):
-        subprocess.run(["groupdel", group], capture_output=True)
+    accounts.remove_course_accounts(workshop.course, [*names, workshop.trainer])
     subprocess.run(["rm", "-rf", str(workshop.base)], check=False)
 
 

@@ -115,6 +115,16 @@ def delete_user(name: str) -> None:
             time.sleep(0.1)
 
 
+def remove_course_accounts(course: Course, names: list[str]) -> None:
+    """Remove ``names``, the grading accounts and the course's groups (a scratch course's, in
+    the tests and benchmarks)."""
+    delete_grader_pool(course)
+    for name in [*names, course.grader_user]:
+        delete_user(name)
+    for group in (course.learner_group, course.trainer_group, course.grader_user):
+        subprocess.run(["groupdel", group], check=False, capture_output=True)
+
+
 def set_tree(path: Path, *, owner: str = "root", group: str = "root", dir_mode: int = 0o755,
              file_mode: int = 0o644) -> None:
     """chown and chmod a whole tree (a data folder, the course folder)."""

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import psutil
 
-from hub_config.course import Course
+from hub_config.course import Course, load
+from hub_config.hub import free_port
 from hub_config.spawners import UNIT_NAME_TEMPLATE
 from hub_config.workshop.install import hub_unit
 
@@ -218,6 +219,19 @@ class SystemdHost:
         group = self.unit_property(unit, "ControlGroup")
         procs = self.cgroup_file("memory", group, "cgroup.procs")
         return [int(pid) for pid in procs.read_text().split()] if procs.exists() else []
+
+
+def scratch_course(base: Path, prefix: str, trainers: list[str], **settings: object) -> Course:
+    """A workshop course with every folder under ``base``, its groups and grading account named
+    from ``prefix``, and free ports, so that several can share a machine; ``settings`` add to or
+    change course.yaml's."""
+    state, port = base / "state", free_port()
+    return load(
+        path=os.devnull, state_dir=state, data_dir=state / "data", exchange_dir=state / "exchange",
+        course_dir=state / "course", home_dir=base / "home", learner_group=f"{prefix}-learners",
+        trainer_group=f"{prefix}-trainers", grader_user=f"{prefix}-grader", trainers=trainers,
+        roster_file=state / "roster.txt", bind_url=f"http://127.0.0.1:{port}", hub_port=free_port(),
+        proxy_api_port=free_port(), book_dir=str(base / "book"), **settings)
 
 
 def server_unit(name: str) -> str:

@@ -12,18 +12,14 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from hub_helpers import Hub, make_dataset  # noqa: E402
 
 from hub_config import accounts, runtime
-from hub_config.course import load
-from hub_config.hub import free_port
 from hub_config.workshop import install, systemd_host
 
 
@@ -53,15 +49,8 @@ def hub(artifacts_dir: Path, shared_runtime: Path) -> Iterator[Hub]:
     # A second trainer name that nobody signs up at start: the sign-up attacks aim at it.
     spare_trainer = f"{prefix}trainer2"
     learners = [f"{prefix}l{i}" for i in range(1, 4)]
-    port = free_port()
-    course = load(
-        path=os.devnull, state_dir=state, data_dir=state / "data", exchange_dir=state / "exchange",
-        course_dir=state / "course", home_dir=base / "home", learner_group=f"{prefix}-learners",
-        trainer_group=f"{prefix}-trainers", grader_user=f"{prefix}-grader", trainers=[trainer, spare_trainer],
-        roster_file=state / "roster.txt", mem_limit="1G",
-        bind_url=f"http://127.0.0.1:{port}", hub_port=free_port(), proxy_api_port=free_port(),
-        python=str(shared_runtime), book_dir=str(base / "book"),
-    )
+    course = systemd_host.scratch_course(base, prefix, [trainer, spare_trainer], mem_limit="1G",
+                                         python=str(shared_runtime))
     (base / "home").mkdir(parents=True)
     (base / "home").chmod(0o755)
     state.mkdir()
@@ -72,13 +61,11 @@ def hub(artifacts_dir: Path, shared_runtime: Path) -> Iterator[Hub]:
     # for it); the others wait for the trainer.
     course.roster_file.write_text(f"# cohort\n{learners[0]}\n")
     settings = state / "course.yaml"
-    settings.write_text(yaml.safe_dump(
-        {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
-         for k, v in {**vars(course), **course.extra}.items() if k != "extra"}))
+    install.write_settings(settings, course)
     accounts.prepare_shared_folders(course)
     # What the installer does: a code for each trainer (shown once) and each roster name.
     trainer_codes, roster_codes = install.issue_signup_codes(course, base / "signup-codes.csv", roster=True)
-    hub = Hub(base=base, course=course, settings=settings, url=f"http://127.0.0.1:{port}",
+    hub = Hub(base=base, course=course, settings=settings, url=course.extra["bind_url"],
               python=shared_runtime, trainer=trainer, learners=learners,
               log=artifacts_dir / "hub_config-workshop-hub.log", spare_trainer=spare_trainer,
               codes={**roster_codes, **trainer_codes})
@@ -92,11 +79,7 @@ def hub(artifacts_dir: Path, shared_runtime: Path) -> Iterator[Hub]:
     finally:
         hub.stop()
         hub.host.stop()
-        accounts.delete_grader_pool(course)
-        for name in [trainer, spare_trainer, *learners, course.grader_user]:
-            accounts.delete_user(name)
-        for group in (course.learner_group, course.trainer_group, course.grader_user):
-            subprocess.run(["groupdel", group], capture_output=True)
+        accounts.remove_course_accounts(course, [trainer, spare_trainer, *learners])
         shutil.rmtree(base, ignore_errors=True)
 
 
